@@ -1,0 +1,1 @@
+"""The personalize control plane: resources, their lifecycles and the rules between them."""

@@ -1,0 +1,1 @@
+"""personalize-events: PutEvents, PutItems, PutUsers, PutActions, PutActionInteractions."""

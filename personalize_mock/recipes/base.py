@@ -1,0 +1,127 @@
+"""The engine interface: what every recipe engine learns from and what it answers.
+
+TrainingData is built once per training from a dataset group's datasets
+(personalize_mock.data.training). Engines see only numpy arrays and ids: never HTTP, moto or S3.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Protocol, Sequence
+
+import numpy as np
+
+# (item_id, score); score is None for recipes that return no scores (SIMS, popularity, ...).
+Scored = tuple[str, "float | None"]
+
+
+@dataclass
+class FeatureMatrix:
+    """Dense metadata features for items or users, one row per integer code."""
+
+    values: np.ndarray  # float32 [n_rows, n_features]
+    columns: list[str]  # one name per feature column, e.g. "GENRES=Comedy", "PRICE"
+
+
+@dataclass
+class Event:
+    """One streamed interaction (PutEvents) handed to Model.update."""
+
+    user_id: str
+    item_id: str
+    timestamp: float
+    event_type: str | None = None
+    event_value: float | None = None
+
+
+@dataclass
+class TrainingData:
+    """Integer-coded interactions of one dataset group, sorted by (timestamp, arrival order).
+
+    user_ids[c] / item_ids[c] give the external id of code c. item_ids holds every item known to the
+    group: those with interactions and those only present in the Items dataset.
+    """
+
+    user_ids: np.ndarray  # object[str], n_users
+    item_ids: np.ndarray  # object[str], n_items
+    users: np.ndarray  # int32 code per interaction
+    items: np.ndarray  # int32 code per interaction
+    timestamps: np.ndarray  # int64 epoch seconds per interaction
+    event_types: np.ndarray | None = None  # object[str] per interaction, or None without EVENT_TYPE
+    event_values: np.ndarray | None = None  # float32 per interaction (nan when blank), or None
+    item_features: FeatureMatrix | None = None
+    user_features: FeatureMatrix | None = None
+    item_creation_timestamps: np.ndarray | None = None  # int64 per item code, -1 when unknown
+    _user_index: dict[str, int] | None = field(default=None, repr=False)
+    _item_index: dict[str, int] | None = field(default=None, repr=False)
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    @property
+    def n_interactions(self) -> int:
+        return len(self.users)
+
+    @property
+    def user_index(self) -> dict[str, int]:
+        if self._user_index is None:
+            self._user_index = {u: i for i, u in enumerate(self.user_ids)}
+        return self._user_index
+
+    @property
+    def item_index(self) -> dict[str, int]:
+        if self._item_index is None:
+            self._item_index = {it: i for i, it in enumerate(self.item_ids)}
+        return self._item_index
+
+    def user_histories(self) -> tuple[np.ndarray, np.ndarray]:
+        """CSR layout of each user's items in time order: items[indptr[u]:indptr[u+1]]."""
+        order = np.argsort(self.users, kind="stable")  # stable keeps the time order within a user
+        counts = np.bincount(self.users, minlength=self.n_users)
+        indptr = np.zeros(self.n_users + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        return indptr, self.items[order]
+
+    def subset(self, mask: np.ndarray) -> "TrainingData":
+        """The same catalogue and metadata with only the interactions where mask is true."""
+        pick = lambda a: None if a is None else a[mask]  # noqa: E731
+        return replace(
+            self,
+            users=self.users[mask],
+            items=self.items[mask],
+            timestamps=self.timestamps[mask],
+            event_types=pick(self.event_types),
+            event_values=pick(self.event_values),
+        )
+
+
+class Model(Protocol):
+    """A trained solution version. Every method is deterministic given the fitted state."""
+
+    def recommend(
+        self,
+        *,
+        user_id: str | None = None,
+        item_id: str | None = None,
+        k: int = 25,
+        exclude: Iterable[str] = (),
+        candidates: Sequence[str] | None = None,
+    ) -> list[Scored]:
+        """Top-k items for a user (USER_PERSONALIZATION, POPULAR_ITEMS) or an item (RELATED_ITEMS)."""
+
+    def rank(self, *, user_id: str, item_ids: Sequence[str]) -> list[Scored]:
+        """item_ids re-ordered for the user; unknown items last with score None."""
+
+    def update(self, events: Sequence[Event]) -> None:
+        """Fold streamed events into the users' histories (real-time personalization)."""
+
+    def history_recommend(self, history: Sequence[str], k: int, exclude: Iterable[str] = ()) -> list[Scored]:
+        """Top-k for an anonymous history of item ids (used by offline evaluation)."""
+
+
+class Engine(Protocol):
+    def fit(self, data: TrainingData, hyperparameters: dict[str, str], seed: int) -> Model: ...

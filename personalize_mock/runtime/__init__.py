@@ -1,0 +1,1 @@
+"""personalize-runtime: GetRecommendations, GetPersonalizedRanking, GetActionRecommendations."""

@@ -1,0 +1,144 @@
+"""personalize-runtime backend: answers from the models of the personalize backend of the same
+account and region."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from moto.core.base_backend import BackendDict, BaseBackend
+from moto.moto_api._internal import mock_random
+
+from ..protocol.errors import InvalidInputException, ResourceNotFoundException
+
+MAX_RESULTS = 500
+MAX_RESULTS_WITH_METADATA = 50
+SCORE_DECIMALS = 7  # scores as the real service prints them
+
+
+def recommendation_id() -> str:
+    return "RID-" + str(uuid.UUID(int=mock_random.getrandbits(128), version=4))  # 40 characters
+
+
+class PersonalizeRuntimeBackend(BaseBackend):
+    @property
+    def _url_module(self):
+        from . import urls
+
+        return urls
+
+    @property
+    def control(self):
+        from ..control.backend import personalize_backends
+
+        return personalize_backends[self.account_id][self.region_name]
+
+    # ------------------------------------------------------------------ shared checks
+
+    def _campaign(self, campaign_arn: str):
+        return self.control.serving_campaign(campaign_arn)
+
+    def _reject_filters(self, filter_arn: str | None, promotions: list | None = None) -> None:
+        # No CreateFilter yet, so no filter ARN can name an existing filter.
+        for arn in [filter_arn] + [p.get("filterArn") for p in promotions or []]:
+            if arn:
+                raise ResourceNotFoundException(f"Resource {arn} does not exist.")
+
+    def _metadata(self, campaign: Any, columns: dict | None, item_ids: list[str]) -> dict[str, dict] | None:
+        """Item metadata columns for the response: keys lower-cased, values strings (as AWS)."""
+        if not columns:
+            return None
+        if not campaign.campaign_config.get("enableMetadataWithRecommendations"):
+            raise InvalidInputException(
+                f"Campaign {campaign.arn} does not return metadata: enable enableMetadataWithRecommendations.")
+        unknown_keys = set(columns) - {"ITEMS"}
+        if unknown_keys:
+            raise InvalidInputException(f"metadataColumns only accepts the key ITEMS, got {sorted(unknown_keys)}.")
+        wanted = columns.get("ITEMS") or []
+        items = self.control.datasets_of(campaign.version.solution.group).get("ITEMS")
+        if items is None:
+            raise InvalidInputException("metadataColumns needs an Items dataset in the dataset group.")
+        frame = items.records.frame()
+        missing = [c for c in wanted if c not in frame.columns]
+        if missing:
+            raise InvalidInputException(f"Columns {missing} are not in the Items dataset schema.")
+        rows = frame.drop_duplicates("ITEM_ID", keep="last").set_index("ITEM_ID")
+        rows = rows.loc[rows.index.intersection(item_ids), wanted]
+        return {item: {c.lower(): ("" if v is None else str(v)) for c, v in row.items() if v == v}
+                for item, row in rows.iterrows()}
+
+    @staticmethod
+    def _predicted(scored: list[tuple[str, float | None]], metadata: dict | None) -> list[dict]:
+        out = []
+        for item_id, score in scored:
+            entry: dict[str, Any] = {"itemId": item_id}
+            if score is not None:
+                entry["score"] = round(float(score), SCORE_DECIMALS)
+            if metadata is not None and item_id in metadata:
+                entry["metadata"] = metadata[item_id]
+            out.append(entry)
+        return out
+
+    # ------------------------------------------------------------------ operations
+
+    def get_recommendations(self, campaign_arn: str | None = None, item_id: str | None = None,
+                            user_id: str | None = None, num_results: int | None = None,
+                            context: dict | None = None, filter_arn: str | None = None,
+                            filter_values: dict | None = None, recommender_arn: str | None = None,
+                            promotions: list | None = None, metadata_columns: dict | None = None) -> dict:
+        if bool(campaign_arn) == bool(recommender_arn):
+            raise InvalidInputException("Exactly one of campaignArn and recommenderArn must be given.")
+        if recommender_arn:
+            # CreateRecommender does not exist yet here, so no recommender ARN can be found.
+            raise ResourceNotFoundException(f"Resource {recommender_arn} does not exist.")
+        k = 25 if num_results is None else num_results
+        limit = MAX_RESULTS_WITH_METADATA if metadata_columns else MAX_RESULTS
+        if k > limit:
+            raise InvalidInputException(f"numResults must be at most {limit}, got {k}.")
+        campaign = self._campaign(campaign_arn)
+        self._reject_filters(filter_arn, promotions)
+        recipe = campaign.version.solution.recipe
+        if recipe.recipe_type == "PERSONALIZED_RANKING":
+            raise InvalidInputException(
+                f"Campaign {campaign_arn} serves a PERSONALIZED_RANKING recipe: call GetPersonalizedRanking.")
+        if recipe.recipe_type == "RELATED_ITEMS":
+            if not item_id:
+                raise InvalidInputException(f"itemId is required by recipe {recipe.name}.")
+            scored = campaign.version.model.recommend(item_id=item_id, k=k) if k else []
+        else:
+            needs_user = recipe.recipe_type == "USER_PERSONALIZATION" and recipe.engine != "aws-popularity-count"
+            if needs_user and not user_id:
+                raise InvalidInputException(f"userId is required by recipe {recipe.name}.")
+            scored = campaign.version.model.recommend(user_id=user_id, k=k) if k else []
+        metadata = self._metadata(campaign, metadata_columns, [i for i, _ in scored])
+        return {"itemList": self._predicted(scored, metadata), "recommendationId": recommendation_id()}
+
+    def get_personalized_ranking(self, campaign_arn: str, input_list: list[str], user_id: str,
+                                 context: dict | None = None, filter_arn: str | None = None,
+                                 filter_values: dict | None = None, metadata_columns: dict | None = None) -> dict:
+        limit = MAX_RESULTS_WITH_METADATA if metadata_columns else MAX_RESULTS
+        if len(input_list) > limit:
+            raise InvalidInputException(f"inputList may hold at most {limit} items, got {len(input_list)}.")
+        campaign = self._campaign(campaign_arn)
+        self._reject_filters(filter_arn)
+        recipe = campaign.version.solution.recipe
+        if recipe.recipe_type != "PERSONALIZED_RANKING":
+            raise InvalidInputException(
+                f"Campaign {campaign_arn} serves recipe {recipe.name}; GetPersonalizedRanking needs a "
+                "PERSONALIZED_RANKING recipe.")
+        ranked = campaign.version.model.rank(user_id=user_id, item_ids=list(dict.fromkeys(input_list)))
+        metadata = self._metadata(campaign, metadata_columns, [i for i, _ in ranked])
+        return {"personalizedRanking": self._predicted(ranked, metadata), "recommendationId": recommendation_id()}
+
+    def get_action_recommendations(self, campaign_arn: str | None = None, user_id: str | None = None,
+                                   num_results: int | None = None, filter_arn: str | None = None,
+                                   filter_values: dict | None = None) -> dict:
+        if not campaign_arn:
+            raise InvalidInputException("campaignArn is required.")
+        campaign = self._campaign(campaign_arn)
+        recipe = campaign.version.solution.recipe
+        raise InvalidInputException(
+            f"Campaign {campaign_arn} serves recipe {recipe.name}; GetActionRecommendations needs a "
+            "PERSONALIZED_ACTIONS (Next-Best-Action) recipe.")
+
+
+personalizeruntime_backends = BackendDict(PersonalizeRuntimeBackend, "personalize")

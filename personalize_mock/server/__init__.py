@@ -1,0 +1,1 @@
+"""The standalone server: moto's werkzeug app with the Personalize plugin, one port for all."""
