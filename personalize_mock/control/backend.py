@@ -28,12 +28,15 @@ from ..protocol.errors import (
     TooManyTagKeysException,
     TooManyTagsException,
 )
-from ..jobs import imports, training
+from ..jobs import batch, imports, training
 from . import rules
 from .resources import (
+    BatchInferenceJob,
     Campaign,
     CampaignUpdate,
+    DataDeletionJob,
     Dataset,
+    DatasetExportJob,
     DatasetGroup,
     DatasetImportJob,
     EventTracker,
@@ -53,6 +56,9 @@ QUOTA_SOLUTIONS_PER_GROUP = 10
 QUOTA_VERSIONS_IN_PROGRESS = 20
 QUOTA_CAMPAIGNS_PER_GROUP = 5
 QUOTA_SCHEMAS = 500
+QUOTA_BATCH_JOBS_IN_PROGRESS = 5
+QUOTA_PENDING_DELETIONS_PER_GROUP = 5
+DEFAULT_BATCH_RESULTS = 25
 
 
 def _not_found(arn: str) -> ResourceNotFoundException:
@@ -244,7 +250,7 @@ class PersonalizeBackend(BaseBackend):
     # ------------------------------------------------------------------ schemas
 
     def create_schema(self, name: str, schema: str, domain: str | None = None) -> dict:
-        from ..data.schema import SchemaError, parse_schema
+        from ..data import SchemaError, parse_schema
 
         try:
             parsed = parse_schema(schema, domain)
@@ -274,8 +280,7 @@ class PersonalizeBackend(BaseBackend):
 
     def create_dataset(self, name: str, schema_arn: str, dataset_group_arn: str, dataset_type: str,
                        tags: list[dict] | None = None) -> dict:
-        from ..data.schema import SchemaError
-        from ..data.store import DatasetRecords
+        from ..data import DatasetRecords, SchemaError
 
         group = self.get("dataset_group", dataset_group_arn)
         schema = self.get("schema", schema_arn)
@@ -324,7 +329,7 @@ class PersonalizeBackend(BaseBackend):
         return {}
 
     def update_dataset(self, dataset_arn: str, schema_arn: str) -> dict:
-        from ..data.schema import SchemaError, check_schema_replacement
+        from ..data import SchemaError, check_schema_update
 
         dataset = self.get("dataset", dataset_arn)
         schema = self.get("schema", schema_arn)
@@ -333,7 +338,7 @@ class PersonalizeBackend(BaseBackend):
             raise InvalidInputException("Only the schema of an Items or Users dataset can be replaced.")
         try:
             schema.parsed.check_dataset_type(dataset.dataset_type, dataset.group.domain)
-            check_schema_replacement(dataset.schema.parsed, schema.parsed)
+            check_schema_update(dataset.schema.parsed, schema.parsed)
         except SchemaError as error:
             raise InvalidInputException(str(error)) from None
         dataset.records.replace_schema(schema.parsed)
@@ -378,6 +383,51 @@ class PersonalizeBackend(BaseBackend):
                                  max_results: int | None = None) -> dict:
         return self._list("dataset_import_job", "datasetImportJobs", next_token, max_results,
                           lambda j: dataset_arn is None or j.dataset.arn == dataset_arn, scope=dataset_arn)
+
+    # ------------------------------------------------------------------ dataset export jobs
+
+    def create_dataset_export_job(self, job_name: str, dataset_arn: str, role_arn: str, job_output: dict,
+                                  ingestion_mode: str | None = None, tags: list[dict] | None = None) -> dict:
+        dataset = self.get("dataset", dataset_arn)
+        self._require_active(dataset, "Dataset")
+        settings = {"ingestionMode": ingestion_mode or "PUT", "roleArn": role_arn, "jobOutput": job_output}
+        job = DatasetExportJob(self.arn(f"dataset-export-job/{job_name}"), job_name, dataset, settings)
+        self._add("dataset_export_job", job, tags, "Dataset export job")
+        job.run(self.executor, lambda: imports.export_dataset(self, job))
+        return {"datasetExportJobArn": job.arn}
+
+    def describe_dataset_export_job(self, dataset_export_job_arn: str) -> dict:
+        return {"datasetExportJob": self.get("dataset_export_job", dataset_export_job_arn).view()}
+
+    def list_dataset_export_jobs(self, dataset_arn: str | None = None, next_token: str | None = None,
+                                 max_results: int | None = None) -> dict:
+        return self._list("dataset_export_job", "datasetExportJobs", next_token, max_results,
+                          lambda j: dataset_arn is None or j.dataset.arn == dataset_arn, scope=dataset_arn)
+
+    # ------------------------------------------------------------------ data deletion jobs
+
+    def create_data_deletion_job(self, job_name: str, dataset_group_arn: str, data_source: dict, role_arn: str,
+                                 tags: list[dict] | None = None) -> dict:
+        group = self.get("dataset_group", dataset_group_arn)
+        self._require_active(group, "Dataset group")
+        pending = [j for j in self._live("data_deletion_job") if j.group is group and j.work_pending]
+        if len(pending) >= QUOTA_PENDING_DELETIONS_PER_GROUP:
+            raise LimitExceededException(
+                f"More than {QUOTA_PENDING_DELETIONS_PER_GROUP} data deletion jobs with PENDING status.")
+        settings = {"dataSource": data_source, "roleArn": role_arn}
+        job = DataDeletionJob(self.arn(f"data-deletion-job/{job_name}"), job_name, group, settings)
+        self._add("data_deletion_job", job, tags, "Data deletion job")
+        job.run(self.executor, lambda: imports.delete_users(self, job))
+        return {"dataDeletionJobArn": job.arn}
+
+    def describe_data_deletion_job(self, data_deletion_job_arn: str) -> dict:
+        return {"dataDeletionJob": self.get("data_deletion_job", data_deletion_job_arn).view()}
+
+    def list_data_deletion_jobs(self, dataset_group_arn: str | None = None, next_token: str | None = None,
+                                max_results: int | None = None) -> dict:
+        return self._list("data_deletion_job", "dataDeletionJobs", next_token, max_results,
+                          lambda j: dataset_group_arn is None or j.group.arn == dataset_group_arn,
+                          scope=dataset_group_arn)
 
     # ------------------------------------------------------------------ event trackers
 
@@ -659,6 +709,48 @@ class PersonalizeBackend(BaseBackend):
             if latest and latest[-1] is not campaign.version:
                 campaign.version = latest[-1]
         return campaign
+
+    # ------------------------------------------------------------------ batch inference jobs
+
+    def create_batch_inference_job(self, job_name: str, solution_version_arn: str, job_input: dict,
+                                   job_output: dict, role_arn: str, filter_arn: str | None = None,
+                                   num_results: int | None = None, batch_inference_job_config: dict | None = None,
+                                   tags: list[dict] | None = None, batch_inference_job_mode: str | None = None,
+                                   theme_generation_config: dict | None = None) -> dict:
+        version = self.get("solution_version", solution_version_arn)
+        self._require_active(version, "Solution version")
+        if filter_arn:  # no CreateFilter yet, so no filter ARN can exist
+            raise _not_found(filter_arn)
+        recipe = version.solution.recipe
+        mode = batch_inference_job_mode or "BATCH_INFERENCE"
+        if not recipe.supports_batch_inference:
+            raise InvalidInputException(f"Recipe {recipe.name} does not support batch inference jobs.")
+        if mode == "THEME_GENERATION" and not recipe.supports_theme_generation:
+            raise InvalidInputException("THEME_GENERATION needs a solution version trained with aws-similar-items.")
+        rules.check_campaign_config(solution_version_arn, batch_inference_job_config or {})
+        running = [j for j in self._live("batch_inference_job") if j.work_pending]
+        if len(running) >= QUOTA_BATCH_JOBS_IN_PROGRESS:
+            raise LimitExceededException(
+                f"More than {QUOTA_BATCH_JOBS_IN_PROGRESS} resources with PENDING or IN_PROGRESS status.")
+        settings = {
+            "jobInput": job_input, "jobOutput": job_output, "roleArn": role_arn,
+            "numResults": DEFAULT_BATCH_RESULTS if num_results is None else num_results,
+            "batchInferenceJobConfig": batch_inference_job_config, "batchInferenceJobMode": mode,
+            "themeGenerationConfig": theme_generation_config,
+        }
+        job = BatchInferenceJob(self.arn(f"batch-inference-job/{job_name}"), job_name, version, settings)
+        self._add("batch_inference_job", job, tags, "Batch inference job")
+        job.run(self.executor, lambda: batch.run_batch_inference(self, job))
+        return {"batchInferenceJobArn": job.arn}
+
+    def describe_batch_inference_job(self, batch_inference_job_arn: str) -> dict:
+        return {"batchInferenceJob": self.get("batch_inference_job", batch_inference_job_arn).view()}
+
+    def list_batch_inference_jobs(self, solution_version_arn: str | None = None, next_token: str | None = None,
+                                  max_results: int | None = None) -> dict:
+        return self._list("batch_inference_job", "batchInferenceJobs", next_token, max_results,
+                          lambda j: solution_version_arn is None or j.version.arn == solution_version_arn,
+                          scope=solution_version_arn)
 
     def campaigns_of(self, group: DatasetGroup) -> Iterable[Campaign]:
         return [c for c in self._live("campaign") if c.version.solution.group is group]

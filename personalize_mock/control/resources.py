@@ -292,12 +292,63 @@ class EventTracker(Resource):
         }
 
 
+class BatchInferenceJob(Resource):
+    KIND = "batch_inference_job"
+    ARN_MEMBER = "batchInferenceJobArn"
+    NAME_MEMBER = "jobName"
+    CHAINS = {"create": CREATE}
+
+    def __init__(self, arn: str, name: str, version: SolutionVersion, settings: dict[str, Any]):
+        super().__init__(arn, name)
+        self.version = version
+        self.settings = settings  # the create request's members, as given, with AWS's defaults
+
+    def view(self) -> dict[str, Any]:
+        return {**super().view(), **self.settings, "solutionVersionArn": self.version.arn}
+
+
+class DatasetExportJob(Resource):
+    KIND = "dataset_export_job"
+    ARN_MEMBER = "datasetExportJobArn"
+    NAME_MEMBER = "jobName"
+    CHAINS = {"create": CREATE}
+
+    def __init__(self, arn: str, name: str, dataset: Dataset, settings: dict[str, Any]):
+        super().__init__(arn, name)
+        self.dataset = dataset
+        self.settings = settings
+
+    def view(self) -> dict[str, Any]:
+        return {**super().view(), **self.settings, "datasetArn": self.dataset.arn}
+
+
+class DataDeletionJob(Resource):
+    KIND = "data_deletion_job"
+    ARN_MEMBER = "dataDeletionJobArn"
+    NAME_MEMBER = "jobName"
+    # Deletion jobs are the one resource whose statuses carry no CREATE prefix.
+    CHAINS = {"create": ("PENDING", "IN_PROGRESS", "COMPLETED")}
+    FAILED = {"create": "FAILED"}
+
+    def __init__(self, arn: str, name: str, group: DatasetGroup, settings: dict[str, Any]):
+        super().__init__(arn, name)
+        self.group = group
+        self.settings = settings
+        self.num_deleted: int | None = None
+
+    def view(self) -> dict[str, Any]:
+        view = {**super().view(), **self.settings, "datasetGroupArn": self.group.arn}
+        if view["status"] == "COMPLETED":
+            view["numDeleted"] = self.num_deleted
+        return view
+
+
 ALL_KINDS = [
     "dataset_group", "dataset", "dataset_import_job", "solution", "solution_version", "campaign",
-    "campaign_update", "event_tracker",
+    "campaign_update", "event_tracker", "batch_inference_job", "dataset_export_job", "data_deletion_job",
 ]
 
 __all__ = [
-    "ALL_KINDS", "Campaign", "CampaignUpdate", "Dataset", "DatasetGroup", "DatasetImportJob", "EventTracker",
+    "ALL_KINDS", "BatchInferenceJob", "DataDeletionJob", "DatasetExportJob", "Campaign", "CampaignUpdate", "Dataset", "DatasetGroup", "DatasetImportJob", "EventTracker",
     "GONE", "Resource", "Schema", "Solution", "SolutionVersion",
 ]

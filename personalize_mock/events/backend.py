@@ -39,7 +39,7 @@ class PersonalizeEventsBackend(BaseBackend):
 
     def _records(self, dataset_arn: str, dataset_type: str, id_field: str, id_member: str,
                  records: list[dict]) -> dict:
-        from ..data.store import RecordError, properties_to_row
+        from ..data import RecordError, properties_to_row
 
         dataset = self._dataset(dataset_arn, dataset_type)
         try:
@@ -61,7 +61,7 @@ class PersonalizeEventsBackend(BaseBackend):
 
     def put_events(self, tracking_id: str, session_id: str, event_list: list[dict],
                    user_id: str | None = None) -> dict:
-        from ..data.store import RecordError, event_to_row
+        from ..data import RecordError, event_to_row
         from ..recipes.base import Event
 
         tracker = self.control.tracker_by_tracking_id(tracking_id)
@@ -71,11 +71,8 @@ class PersonalizeEventsBackend(BaseBackend):
         if dataset is None:
             raise InvalidInputException(
                 f"Dataset group {tracker.group.arn} has no Interactions dataset to record events in.")
-        # Events tracked only to a session are stored under the session id: that is the id a client
-        # passes as userId to get real-time recommendations for an anonymous session.
-        who = user_id or session_id
         try:
-            rows = [event_to_row({**event, "userId": who, "sessionId": session_id}, dataset.schema.parsed)
+            rows = [event_to_row(event, dataset.schema.parsed, user_id=user_id, session_id=session_id)
                     for event in event_list]
         except (RecordError, ValueError) as error:
             raise InvalidInputException(str(error)) from None
@@ -90,7 +87,7 @@ class PersonalizeEventsBackend(BaseBackend):
         return {}
 
     def put_action_interactions(self, tracking_id: str, action_interactions: list[dict]) -> dict:
-        from ..data.store import RecordError, event_to_row
+        from ..data import RecordError, event_to_row
 
         dataset = next((d for d in self.control._live("dataset")
                         if d.dataset_type == "ACTION_INTERACTIONS" and d.tracking_id == tracking_id), None)

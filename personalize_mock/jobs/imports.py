@@ -13,8 +13,7 @@ _LABELS = {"INTERACTIONS": "Interactions", "ITEMS": "Items", "USERS": "Users", "
 def import_dataset(backend: Any, job: Any) -> None:
     """Runs on a worker thread. A failure raises JobFailure before the dataset is touched, so the
     data imported earlier stays as it was."""
-    from ..data.csv_import import ImportFailure, read_csv_records
-    from ..data.training import TrainingDataError, check_import_minimum
+    from ..data import ImportFailure, TrainingDataError, check_import_minimum, read_csv_records
 
     dataset = job.dataset
     label = _LABELS[dataset.dataset_type]
@@ -26,3 +25,36 @@ def import_dataset(backend: Any, job: Any) -> None:
     except (ImportFailure, TrainingDataError) as failure:
         raise JobFailure(f"{prefix} {failure}") from None
     dataset.records.import_bulk(frame, job.import_mode)
+
+
+def export_dataset(backend: Any, job: Any) -> None:
+    """Dataset export: the records of the chosen ingestion mode as CSV with a header row."""
+    from ..data.csv_io import write_csv_records
+
+    dataset = job.dataset
+    frame = dataset.records.frame(job.settings["ingestionMode"])
+    destination = job.settings["jobOutput"]["s3DataDestination"]["path"].rstrip("/")
+    target = f"{destination}/{job.name}/{job.name}_part_00000.csv"
+    s3io.write_object(backend.account_id, backend.region_name, target,
+                      write_csv_records(frame, dataset.schema.parsed), "Invalid S3 output path.")
+
+
+def delete_users(backend: Any, job: Any) -> None:
+    """Data deletion: the listed users' metadata and interactions leave every dataset of the group."""
+    import io
+
+    import pandas as pd
+
+    location = job.settings["dataSource"]["dataLocation"]
+    user_ids: set[str] = set()
+    for name, body in s3io.read_objects(backend.account_id, backend.region_name, location,
+                                        "Failed to read the users to delete."):
+        try:
+            frame = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False)
+        except Exception as error:  # pandas raises several parser errors
+            raise JobFailure(f"{name} is not a CSV file: {error}") from None
+        if "USER_ID" not in frame.columns:
+            raise JobFailure(f"{name}: Input CSV is missing the following columns: [USER_ID].")
+        user_ids.update(v for v in frame["USER_ID"] if v)
+    job.num_deleted = sum(d.records.delete_users(user_ids) for d in backend.datasets_of(job.group).values()
+                          if d.dataset_type in ("INTERACTIONS", "USERS", "ACTION_INTERACTIONS"))

@@ -12,7 +12,8 @@ TRAINING_SEED = 42
 
 
 def build_training_data(backend: Any, solution: Any):
-    from ..data.training import TrainingDataError, build_training_data as build, check_training_minimums
+    from ..data import TrainingDataError, check_training_minimums
+    from ..data import build_training_data as build
 
     datasets = backend.datasets_of(solution.group)
     interactions = datasets.get("INTERACTIONS")

@@ -44,7 +44,9 @@ class ModelDrivenResponse(BaseResponse):
                 )
             params = parse_body(self.body, operation.input_shape)
             check_input(params, operation.input_shape)
-            method = getattr(self.backend(), camelcase_to_underscores(operation.name))
+            method = getattr(self.backend(), camelcase_to_underscores(operation.name), None)
+            if method is None:
+                raise UnknownOperationException(f"personalize-mock does not implement {operation.name} yet.")
             result = method(**{camelcase_to_underscores(k): v for k, v in params.items()})
             body = serialize(result or {}, operation.output_shape)
             return 200, headers, json.dumps(body)

@@ -129,16 +129,5 @@ class PersonalizeRuntimeBackend(BaseBackend):
         metadata = self._metadata(campaign, metadata_columns, [i for i, _ in ranked])
         return {"personalizedRanking": self._predicted(ranked, metadata), "recommendationId": recommendation_id()}
 
-    def get_action_recommendations(self, campaign_arn: str | None = None, user_id: str | None = None,
-                                   num_results: int | None = None, filter_arn: str | None = None,
-                                   filter_values: dict | None = None) -> dict:
-        if not campaign_arn:
-            raise InvalidInputException("campaignArn is required.")
-        campaign = self._campaign(campaign_arn)
-        recipe = campaign.version.solution.recipe
-        raise InvalidInputException(
-            f"Campaign {campaign_arn} serves recipe {recipe.name}; GetActionRecommendations needs a "
-            "PERSONALIZED_ACTIONS (Next-Best-Action) recipe.")
-
 
 personalizeruntime_backends = BackendDict(PersonalizeRuntimeBackend, "personalize")

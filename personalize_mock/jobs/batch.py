@@ -1,0 +1,59 @@
+"""Batch inference jobs: JSON Lines in S3 -> the solution version's model -> `<input>.out` files."""
+from __future__ import annotations
+
+import json
+import posixpath
+from typing import Any
+
+from ..control.lifecycle import JobFailure
+from . import s3io
+
+
+def _answer(model: Any, recipe: Any, line: dict, k: int) -> dict:
+    """One output object for one input line, as the real service writes it."""
+    if recipe.recipe_type == "PERSONALIZED_RANKING":
+        if "userId" not in line or not isinstance(line.get("itemList"), list):
+            raise ValueError("each line needs userId and itemList for a PERSONALIZED_RANKING recipe")
+        scored = model.rank(user_id=str(line["userId"]), item_ids=[str(i) for i in line["itemList"]])
+    elif recipe.recipe_type == "RELATED_ITEMS":
+        if "itemId" not in line:
+            raise ValueError("each line needs itemId for a RELATED_ITEMS recipe")
+        scored = model.recommend(item_id=str(line["itemId"]), k=k)
+    else:
+        if "userId" not in line:
+            raise ValueError(f"each line needs userId for recipe {recipe.name}")
+        scored = model.recommend(user_id=str(line["userId"]), k=k)
+    output: dict[str, Any] = {"recommendedItems": [item for item, _ in scored]}
+    if recipe.returns_scores:
+        output["scores"] = [None if s is None else round(float(s), 7) for _, s in scored]
+    return output
+
+
+def run_batch_inference(backend: Any, job: Any) -> None:
+    """Runs on a worker thread. A line that cannot be answered gets an error entry; the job only
+    fails when its input or output location does."""
+    version = job.version
+    recipe = version.solution.recipe
+    settings = job.settings
+    k = settings["numResults"]
+    source = settings["jobInput"]["s3DataSource"]["path"]
+    destination = settings["jobOutput"]["s3DataDestination"]["path"]
+    if s3io.parse_s3_uri(source) is None:
+        raise JobFailure(f"Invalid S3 input path {source}")
+    if s3io.parse_s3_uri(destination) is None:
+        raise JobFailure(f"Invalid S3 output path {destination}")
+    for name, body in s3io.read_objects(backend.account_id, backend.region_name, source, "Invalid S3 input path."):
+        lines = []
+        for raw in body.decode("utf-8").splitlines():
+            if not raw.strip():
+                continue
+            try:
+                line = json.loads(raw)
+                if not isinstance(line, dict):
+                    raise ValueError("each line must be a JSON object")
+                lines.append({"input": line, "output": _answer(version.model, recipe, line, k), "error": None})
+            except ValueError as error:
+                lines.append({"input": raw, "output": None, "error": str(error)})
+        target = posixpath.join(destination.rstrip("/"), posixpath.basename(name) + ".out")
+        s3io.write_object(backend.account_id, backend.region_name, target,
+                          "".join(json.dumps(entry) + "\n" for entry in lines).encode(), "Invalid S3 output path.")
