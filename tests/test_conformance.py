@@ -17,7 +17,7 @@ from personalize_mock.control.backend import PersonalizeBackend
 from personalize_mock.events.backend import PersonalizeEventsBackend
 from personalize_mock.protocol.models import SERVICES, service_model
 from personalize_mock.runtime.backend import PersonalizeRuntimeBackend
-from workflow import REGION, run_workflow
+from workflow import REGION, run_workflow, tear_down
 
 BACKENDS = {
     "personalize": PersonalizeBackend,
@@ -110,6 +110,7 @@ def test_every_answer_validates_against_its_output_shape(captured_responses):
                for name in ("personalize", "personalize-runtime", "personalize-events", "s3", "iam")}
     out = run_workflow(clients)
     tour(clients, out)
+    tear_down(clients["personalize"], out)
     validator = ParamValidator()
     answered = set()
     for service, operation, status, body in captured_responses:

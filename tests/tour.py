@@ -44,6 +44,8 @@ def tour(clients: dict, out: Outcome) -> None:
     personalize.list_datasets(datasetGroupArn=group)
     personalize.list_dataset_import_jobs(datasetArn=out.arns["dataset-INTERACTIONS"])
     personalize.list_solutions(datasetGroupArn=group)
+    personalize.list_solution_versions(solutionArn=out.arns["solution-up"])
+    personalize.list_campaigns(solutionArn=out.arns["solution-up"])
     personalize.describe_solution(solutionArn=out.arns["solution-up"])
 
     # Tags.

@@ -47,7 +47,6 @@ from .resources import (
 )
 
 MAX_TAGS = 50
-DATASET_TYPES = {"INTERACTIONS", "ITEMS", "USERS", "ACTIONS", "ACTION_INTERACTIONS"}
 
 # Quotas per account and region (spec: control-plane §18), enforced as AWS enforces them.
 QUOTA_DATASET_GROUPS = 5
@@ -280,15 +279,14 @@ class PersonalizeBackend(BaseBackend):
 
     def create_dataset(self, name: str, schema_arn: str, dataset_group_arn: str, dataset_type: str,
                        tags: list[dict] | None = None) -> dict:
-        from ..data import DatasetRecords, SchemaError
+        from ..data import DatasetRecords, SchemaError, canonical_dataset_type
 
         group = self.get("dataset_group", dataset_group_arn)
         schema = self.get("schema", schema_arn)
-        kind = dataset_type.upper()
-        if kind not in DATASET_TYPES:
-            raise InvalidInputException(
-                f"Invalid dataset type {dataset_type}. Valid types: Interactions, Items, Users, Actions, "
-                "Action_Interactions.")
+        try:
+            kind = canonical_dataset_type(dataset_type)
+        except SchemaError as error:
+            raise InvalidInputException(str(error)) from None
         self._require_active(group, "Dataset group")
         if group.domain and kind in ("ACTIONS", "ACTION_INTERACTIONS"):
             raise InvalidInputException(f"{dataset_type} datasets cannot be created in a domain dataset group.")

@@ -9,7 +9,6 @@ failure status with a failureReason.
 """
 from __future__ import annotations
 
-import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timezone
@@ -17,6 +16,8 @@ from typing import Callable, ClassVar
 
 from moto.moto_api import state_manager
 from moto.moto_api._internal.managed_state_model import ManagedState
+
+from ..settings import job_wait_seconds
 
 GONE = "(deleted)"  # end of every delete chain: the resource is then removed from its registry
 
@@ -26,14 +27,6 @@ DELETE = ("DELETE PENDING", "DELETE IN_PROGRESS", GONE)
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def job_wait_seconds() -> float:
-    """How long a describe may wait for work the state manager says is finished (default 30 s).
-
-    With the default "immediate" progression the first describe shows the outcome of the work;
-    past this bound it answers the chain's in-progress status instead of blocking longer."""
-    return float(os.environ.get("PERSONALIZE_MOCK_JOB_WAIT_SECONDS", "30"))
 
 
 class JobFailure(Exception):

@@ -6,24 +6,21 @@ from typing import Any
 from ..control.lifecycle import JobFailure
 from . import s3io
 
-_LABELS = {"INTERACTIONS": "Interactions", "ITEMS": "Items", "USERS": "Users", "ACTIONS": "Actions",
-           "ACTION_INTERACTIONS": "Action interactions"}
-
 
 def import_dataset(backend: Any, job: Any) -> None:
     """Runs on a worker thread. A failure raises JobFailure before the dataset is touched, so the
     data imported earlier stays as it was."""
-    from ..data import ImportFailure, TrainingDataError, check_import_minimum, read_csv_records
+    from ..data import ImportFailure, check_import_minimum, dataset_label, read_csv_records
 
     dataset = job.dataset
-    label = _LABELS[dataset.dataset_type]
+    label = dataset_label(dataset.dataset_type)
     prefix = f"Failed to create a data import job for {label} dataset."
     blobs = s3io.read_objects(backend.account_id, backend.region_name, job.data_location, prefix)
     try:
         frame = read_csv_records(blobs, dataset.schema.parsed, label)
         check_import_minimum(frame, dataset.dataset_type)
-    except (ImportFailure, TrainingDataError) as failure:
-        raise JobFailure(f"{prefix} {failure}") from None
+    except ImportFailure as failure:  # its reason already says which dataset, file, row and column
+        raise JobFailure(str(failure)) from None
     dataset.records.import_bulk(frame, job.import_mode)
 
 
@@ -41,20 +38,14 @@ def export_dataset(backend: Any, job: Any) -> None:
 
 def delete_users(backend: Any, job: Any) -> None:
     """Data deletion: the listed users' metadata and interactions leave every dataset of the group."""
-    import io
-
-    import pandas as pd
+    from ..data import ImportFailure
+    from ..data.csv_io import read_user_ids
 
     location = job.settings["dataSource"]["dataLocation"]
-    user_ids: set[str] = set()
-    for name, body in s3io.read_objects(backend.account_id, backend.region_name, location,
-                                        "Failed to read the users to delete."):
-        try:
-            frame = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False)
-        except Exception as error:  # pandas raises several parser errors
-            raise JobFailure(f"{name} is not a CSV file: {error}") from None
-        if "USER_ID" not in frame.columns:
-            raise JobFailure(f"{name}: Input CSV is missing the following columns: [USER_ID].")
-        user_ids.update(v for v in frame["USER_ID"] if v)
+    blobs = s3io.read_objects(backend.account_id, backend.region_name, location, "Failed to read the users to delete.")
+    try:
+        user_ids = set(read_user_ids(blobs))
+    except ImportFailure as failure:
+        raise JobFailure(str(failure)) from None
     job.num_deleted = sum(d.records.delete_users(user_ids) for d in backend.datasets_of(job.group).values()
                           if d.dataset_type in ("INTERACTIONS", "USERS", "ACTION_INTERACTIONS"))

@@ -21,7 +21,7 @@ def build_training_data(backend: Any, solution: Any):
         raise JobFailure("Create failed. The dataset group has no Interactions dataset.")
     config = solution.solution_config
     threshold = config.get("eventValueThreshold")
-    excluded = (config.get("trainingDataConfig") or {}).get("excludedDatasetColumns")
+    columns = config.get("trainingDataConfig") or {}
     items, users = datasets.get("ITEMS"), datasets.get("USERS")
     try:
         data = build(
@@ -30,7 +30,9 @@ def build_training_data(backend: Any, solution: Any):
             users.records if users is not None else None,
             event_type=solution.event_type,
             event_value_threshold=float(threshold) if threshold is not None else None,
-            excluded_columns=excluded,
+            excluded_columns=columns.get("excludedDatasetColumns"),
+            included_columns=columns.get("includedDatasetColumns"),
+            event_parameters=(config.get("eventsConfig") or {}).get("eventParametersList"),
         )
         check_training_minimums(data)
     except TrainingDataError as error:

@@ -42,11 +42,11 @@ class ModelDrivenResponse(BaseResponse):
                     f"No operation of {self.SERVICE} matches {self.method} {self.path}"
                     + (f" ({self.headers.get('X-Amz-Target')})" if self.headers.get("X-Amz-Target") else "")
                 )
-            params = parse_body(self.body, operation.input_shape)
-            check_input(params, operation.input_shape)
             method = getattr(self.backend(), camelcase_to_underscores(operation.name), None)
             if method is None:
                 raise UnknownOperationException(f"personalize-mock does not implement {operation.name} yet.")
+            params = parse_body(self.body, operation.input_shape)
+            check_input(params, operation.input_shape)
             result = method(**{camelcase_to_underscores(k): v for k, v in params.items()})
             body = serialize(result or {}, operation.output_shape)
             return 200, headers, json.dumps(body)

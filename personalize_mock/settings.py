@@ -1,0 +1,69 @@
+"""User-facing settings of personalize-mock, read from the environment.
+
+PERSONALIZE_MOCK_TRAINING_MINIMUMS
+    How much data training and imports demand.
+
+    ``aws`` (default): Amazon Personalize's documented minimums. Training (a solution version or a
+    recommender) needs at least 1000 interactions, counted after eventType / eventValueThreshold
+    filtering, and at least 25 users with at least 2 interactions each; every import job into an
+    Interactions or Action interactions dataset needs at least 1000 records.
+
+    ``relaxed``: for tiny test data sets. Training needs at least 10 interactions and 2 users with
+    at least 2 interactions each; imports have no minimum.
+
+    The value is read each time a minimum is checked (not at import time), so
+    ``monkeypatch.setenv("PERSONALIZE_MOCK_TRAINING_MINIMUMS", "relaxed")`` in a test, or exporting
+    the variable before starting the server, both take effect. Case and surrounding blanks are
+    ignored; any other value raises ValueError naming the variable.
+
+PERSONALIZE_MOCK_JOB_WAIT_SECONDS
+    How long a describe may wait (default 30 s) for the work of a resource (an import, a training,
+    a batch job) once moto's state manager says the resource is finished. With the default
+    "immediate" progression the first describe therefore shows the outcome; past this bound it
+    answers the in-progress status instead of blocking longer.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+TRAINING_MINIMUMS_ENV = "PERSONALIZE_MOCK_TRAINING_MINIMUMS"
+JOB_WAIT_ENV = "PERSONALIZE_MOCK_JOB_WAIT_SECONDS"
+
+
+@dataclass(frozen=True)
+class Minimums:
+    """The data minimums in force."""
+
+    mode: str  # "aws" or "relaxed"
+    interactions: int  # interactions needed to train (after event filtering)
+    users_with_two_interactions: int  # users that need at least 2 interactions each
+    interactions_per_import: int  # records each interactions import job needs (0: no minimum)
+
+
+AWS_MINIMUMS = Minimums("aws", interactions=1000, users_with_two_interactions=25,
+                        interactions_per_import=1000)
+RELAXED_MINIMUMS = Minimums("relaxed", interactions=10, users_with_two_interactions=2,
+                            interactions_per_import=0)
+_MODES = {"aws": AWS_MINIMUMS, "relaxed": RELAXED_MINIMUMS}
+
+
+def training_minimums() -> Minimums:
+    """The minimums selected by PERSONALIZE_MOCK_TRAINING_MINIMUMS right now."""
+    raw = os.environ.get(TRAINING_MINIMUMS_ENV, "")
+    value = raw.strip().lower() or "aws"
+    try:
+        return _MODES[value]
+    except KeyError:
+        raise ValueError(
+            f"{TRAINING_MINIMUMS_ENV}={raw!r} is not a valid setting; use one of: "
+            + ", ".join(_MODES)
+        ) from None
+
+
+def job_wait_seconds() -> float:
+    raw = os.environ.get(JOB_WAIT_ENV, "").strip()
+    try:
+        return float(raw) if raw else 30.0
+    except ValueError:
+        raise ValueError(f"{JOB_WAIT_ENV}={raw!r} is not a number of seconds") from None
