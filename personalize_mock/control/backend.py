@@ -119,6 +119,12 @@ class PersonalizeBackend(BaseBackend):
             raise _not_found(arn)
         return resource
 
+    def _describe(self, kind: str, arn: str) -> dict:
+        """Describe calls drive moto's "manual" progression: each one is a tick."""
+        resource = self.get(kind, arn)
+        resource.advance()
+        return resource.view()
+
     def _add(self, kind: str, resource: Any, tags: list[dict] | None = None, what: str | None = None) -> None:
         """Register a new resource: its ARN must be free (a resource still being deleted holds it)."""
         self._check_tags(tags or [])
@@ -230,7 +236,7 @@ class PersonalizeBackend(BaseBackend):
         return {"datasetGroupArn": group.arn, "domain": domain}
 
     def describe_dataset_group(self, dataset_group_arn: str) -> dict:
-        return {"datasetGroup": self.get("dataset_group", dataset_group_arn).view()}
+        return {"datasetGroup": self._describe("dataset_group", dataset_group_arn)}
 
     def list_dataset_groups(self, next_token: str | None = None, max_results: int | None = None) -> dict:
         return self._list("dataset_group", "datasetGroups", next_token, max_results)
@@ -262,7 +268,7 @@ class PersonalizeBackend(BaseBackend):
         return {"schemaArn": record.arn}
 
     def describe_schema(self, schema_arn: str) -> dict:
-        return {"schema": self.get("schema", schema_arn).view()}
+        return {"schema": self._describe("schema", schema_arn)}
 
     def list_schemas(self, next_token: str | None = None, max_results: int | None = None) -> dict:
         return self._list("schema", "schemas", next_token, max_results)
@@ -306,7 +312,7 @@ class PersonalizeBackend(BaseBackend):
         return {"datasetArn": dataset.arn}
 
     def describe_dataset(self, dataset_arn: str) -> dict:
-        return {"dataset": self.get("dataset", dataset_arn).view()}
+        return {"dataset": self._describe("dataset", dataset_arn)}
 
     def list_datasets(self, dataset_group_arn: str | None = None, next_token: str | None = None,
                       max_results: int | None = None) -> dict:
@@ -375,7 +381,7 @@ class PersonalizeBackend(BaseBackend):
         return {"datasetImportJobArn": job.arn}
 
     def describe_dataset_import_job(self, dataset_import_job_arn: str) -> dict:
-        return {"datasetImportJob": self.get("dataset_import_job", dataset_import_job_arn).view()}
+        return {"datasetImportJob": self._describe("dataset_import_job", dataset_import_job_arn)}
 
     def list_dataset_import_jobs(self, dataset_arn: str | None = None, next_token: str | None = None,
                                  max_results: int | None = None) -> dict:
@@ -395,7 +401,7 @@ class PersonalizeBackend(BaseBackend):
         return {"datasetExportJobArn": job.arn}
 
     def describe_dataset_export_job(self, dataset_export_job_arn: str) -> dict:
-        return {"datasetExportJob": self.get("dataset_export_job", dataset_export_job_arn).view()}
+        return {"datasetExportJob": self._describe("dataset_export_job", dataset_export_job_arn)}
 
     def list_dataset_export_jobs(self, dataset_arn: str | None = None, next_token: str | None = None,
                                  max_results: int | None = None) -> dict:
@@ -419,7 +425,7 @@ class PersonalizeBackend(BaseBackend):
         return {"dataDeletionJobArn": job.arn}
 
     def describe_data_deletion_job(self, data_deletion_job_arn: str) -> dict:
-        return {"dataDeletionJob": self.get("data_deletion_job", data_deletion_job_arn).view()}
+        return {"dataDeletionJob": self._describe("data_deletion_job", data_deletion_job_arn)}
 
     def list_data_deletion_jobs(self, dataset_group_arn: str | None = None, next_token: str | None = None,
                                 max_results: int | None = None) -> dict:
@@ -441,7 +447,7 @@ class PersonalizeBackend(BaseBackend):
         return {"eventTrackerArn": tracker.arn, "trackingId": tracker.tracking_id}
 
     def describe_event_tracker(self, event_tracker_arn: str) -> dict:
-        return {"eventTracker": self.get("event_tracker", event_tracker_arn).view()}
+        return {"eventTracker": self._describe("event_tracker", event_tracker_arn)}
 
     def list_event_trackers(self, dataset_group_arn: str | None = None, next_token: str | None = None,
                             max_results: int | None = None) -> dict:
@@ -534,7 +540,7 @@ class PersonalizeBackend(BaseBackend):
         return {"solutionArn": solution.arn}
 
     def describe_solution(self, solution_arn: str) -> dict:
-        return {"solution": self.get("solution", solution_arn).view()}
+        return {"solution": self._describe("solution", solution_arn)}
 
     def list_solutions(self, dataset_group_arn: str | None = None, next_token: str | None = None,
                        max_results: int | None = None) -> dict:
@@ -583,7 +589,7 @@ class PersonalizeBackend(BaseBackend):
         return {"solutionVersionArn": version.arn}
 
     def describe_solution_version(self, solution_version_arn: str) -> dict:
-        return {"solutionVersion": self.get("solution_version", solution_version_arn).view()}
+        return {"solutionVersion": self._describe("solution_version", solution_version_arn)}
 
     def list_solution_versions(self, solution_arn: str | None = None, next_token: str | None = None,
                                max_results: int | None = None) -> dict:
@@ -641,8 +647,10 @@ class PersonalizeBackend(BaseBackend):
 
     def describe_campaign(self, campaign_arn: str) -> dict:
         campaign = self.get("campaign", campaign_arn)
+        if campaign.latest_update is not None:
+            campaign.latest_update.advance()
         self._apply_campaign_update(campaign)
-        return {"campaign": campaign.view()}
+        return {"campaign": self._describe("campaign", campaign_arn)}
 
     def list_campaigns(self, solution_arn: str | None = None, next_token: str | None = None,
                        max_results: int | None = None) -> dict:
@@ -742,7 +750,7 @@ class PersonalizeBackend(BaseBackend):
         return {"batchInferenceJobArn": job.arn}
 
     def describe_batch_inference_job(self, batch_inference_job_arn: str) -> dict:
-        return {"batchInferenceJob": self.get("batch_inference_job", batch_inference_job_arn).view()}
+        return {"batchInferenceJob": self._describe("batch_inference_job", batch_inference_job_arn)}
 
     def list_batch_inference_jobs(self, solution_version_arn: str | None = None, next_token: str | None = None,
                                   max_results: int | None = None) -> dict:
