@@ -30,6 +30,7 @@ from ..protocol.errors import (
 )
 from ..jobs import batch, imports, training
 from . import rules
+from .lifecycle import Lifecycle
 from .resources import (
     BatchInferenceJob,
     Campaign,
@@ -122,7 +123,8 @@ class PersonalizeBackend(BaseBackend):
     def _describe(self, kind: str, arn: str) -> dict:
         """Describe calls drive moto's "manual" progression: each one is a tick."""
         resource = self.get(kind, arn)
-        resource.advance()
+        if isinstance(resource, Lifecycle):  # schemas have no status
+            resource.advance()
         return resource.view()
 
     def _add(self, kind: str, resource: Any, tags: list[dict] | None = None, what: str | None = None) -> None:
