@@ -1,0 +1,562 @@
+"""aws-user-personalization / aws-personalized-ranking: an HRNN-family next-item model.
+
+Model (spec recipes-runtime.md §1.2 and §8): a GRU reads the user's time-ordered items and its
+state, through a linear layer, is dotted with item vectors; score(u, i) is the softmax of those
+logits over the catalogue the model knows (§4.2.3). Item vectors are a learned embedding plus a
+projection of the item metadata (TrainingData.item_features), shared between the GRU's input and
+the output layer (weight tying: with tens of interactions per item that halves what must be learned).
+
+Training is next-item cross-entropy with truncated back-propagation through time: each user's
+sequence [BOS, i1, i2, ...] is cut into chunks of `bptt` steps; a chunk starts from the GRU state
+left by the previous chunk (recomputed without gradient), so gradients flow at most `bptt` steps
+back, as the hyperparameter documents. Inference replays exactly the context a training step
+would have seen (the previous chunk plus the current one), in numpy, so a trained model answers
+without torch and persists as a pickle of arrays.
+
+Users without history (unknown, or known only from the Users dataset) get the popularity prior as
+their scores: popular items first, recent ones weighed up when recency_mask is on (spec §4.2.4).
+One streamed event is enough to switch a user to the sequence model (Model.update).
+
+Hyperparameters (strings, as the API passes them; "training."/"data." prefixes are accepted):
+  hidden_dimension  149   GRU state and item-vector size, [32, 256]
+  bptt              32    truncated back-propagation length, [2, 32]
+  recency_mask      true  popularity prior (new users, output bias initialisation) weighs recent
+                          interactions more: half of it decays with a half-life of 1/10 of the
+                          data's time span, half is the plain count
+  min_user_history_length_percentile 0.0, max_user_history_length_percentile 0.99
+                          users whose history length falls outside these percentiles are left out
+                          of training (AWS's guard against bots); they still get recommendations
+  epochs            auto  passes over the data; auto = as many as the work budget allows, at most 30
+  learning_rate     0.01  Adam, linearly decayed to 0 over the run
+  batch_size        32    chunks per step (small batches: more updates per epoch, which is what
+                          a short training needs most)
+  sampled_softmax   auto  candidates per step for the training softmax: "0" means full softmax;
+                          auto = full up to 1,024 items, else n_items/8 within [512, 8192]: the
+                          batch's targets plus uniform negatives (scores are always the full softmax)
+
+Work budget: with epochs=auto, training runs WORK_BUDGET forward multiply-adds, counted from
+tokens, softmax width and hidden size (a deterministic count, not the clock), scaled by
+sqrt(tokens / 50,000) above 50,000 tokens so big data gets more work but not linearly more; with
+less than one epoch's worth, a random sample of the chunks is trained on. Default synthetic data
+(50k interactions, 2k items) gets ~0.8 epoch: ~2 s on one core, plus ~1.8 s for the first
+`import torch` of the process. (Half an epoch already gets most of the accuracy on that data.)
+"""
+from __future__ import annotations
+
+import math
+import pickle
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from personalize_mock.recipes.base import Event, Scored, TrainingData
+
+USER_PERSONALIZATION = "aws-user-personalization"
+PERSONALIZED_RANKING = "aws-personalized-ranking"
+
+WORK_BUDGET = 9e9  # forward multiply-adds per training at the reference size: ~2 s on one core
+BUDGET_REFERENCE_TOKENS = 50_000  # above this many training tokens the budget grows with sqrt(size)
+MAX_AUTO_EPOCHS = 30
+FULL_SOFTMAX_MAX_ITEMS = 1024  # above: sampled softmax, n_items/8 candidates within [512, 8192]
+SAMPLED_MIN, SAMPLED_MAX = 512, 8192
+SCORE_DECIMALS = 7
+TRAIN_THREADS = 1
+
+
+@dataclass(frozen=True)
+class Params:
+    hidden_dimension: int = 149
+    bptt: int = 32
+    recency_mask: bool = True
+    min_user_history_length_percentile: float = 0.0
+    max_user_history_length_percentile: float = 0.99
+    epochs: int | None = None
+    learning_rate: float = 0.01
+    batch_size: int = 32
+    sampled_softmax: int | None = None  # None: auto, 0: full softmax, n: n candidates per step
+
+
+def parse_hyperparameters(hyperparameters: dict[str, str] | None) -> Params:
+    """Strings in, typed Params out; unknown keys (exploration settings, ...) are ignored.
+
+    Ranges here are what the engine can run (tests use tiny models); AWS's narrower documented
+    ranges (hidden_dimension [32, 256], bptt [2, 32]) are the control plane's to enforce."""
+    raw = {str(k).rsplit(".", 1)[-1]: v for k, v in (hyperparameters or {}).items()}
+
+    def integer(name, lo, hi):
+        try:
+            value = int(str(raw[name]).strip())
+        except ValueError:
+            raise ValueError(f"{name} must be an integer, got {raw[name]!r}") from None
+        if not lo <= value <= hi:
+            raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+        return value
+
+    def fraction(name):
+        value = float(raw[name])
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} must be in [0, 1], got {value}")
+        return value
+
+    kwargs: dict = {}
+    if "hidden_dimension" in raw:
+        kwargs["hidden_dimension"] = integer("hidden_dimension", 8, 1024)
+    if "bptt" in raw:
+        kwargs["bptt"] = integer("bptt", 1, 256)
+    if "recency_mask" in raw:
+        text = str(raw["recency_mask"]).strip().lower()
+        if text not in ("true", "false"):
+            raise ValueError(f"recency_mask must be true or false, got {raw['recency_mask']!r}")
+        kwargs["recency_mask"] = text == "true"
+    for name in ("min_user_history_length_percentile", "max_user_history_length_percentile"):
+        if name in raw:
+            kwargs[name] = fraction(name)
+    if str(raw.get("epochs", "auto")).lower() != "auto":
+        kwargs["epochs"] = integer("epochs", 1, 1000)
+    if "learning_rate" in raw:
+        kwargs["learning_rate"] = float(raw["learning_rate"])
+        if not 0.0 < kwargs["learning_rate"] < 1.0:
+            raise ValueError("learning_rate must be in (0, 1)")
+    if "batch_size" in raw:
+        kwargs["batch_size"] = integer("batch_size", 1, 65536)
+    if str(raw.get("sampled_softmax", "auto")).lower() != "auto":
+        kwargs["sampled_softmax"] = integer("sampled_softmax", 0, 10_000_000)
+    params = Params(**kwargs)
+    if params.min_user_history_length_percentile > params.max_user_history_length_percentile:
+        raise ValueError("min_user_history_length_percentile exceeds max_user_history_length_percentile")
+    return params
+
+
+# ---- the trained model: numpy only ------------------------------------------------------------
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # overflow-free form of 1 / (1 + exp(-x))
+
+
+class SequenceModel:
+    """A fitted solution version: GRU weights, item vectors, users' histories, popularity prior."""
+
+    def __init__(self, engine_name: str, params: Params, arrays: dict[str, np.ndarray],
+                 item_ids: np.ndarray, vocab: np.ndarray, user_ids: np.ndarray,
+                 hist_indptr: np.ndarray, hist_items: np.ndarray, streamed: dict[str, list[int]] | None = None,
+                 training_info: dict | None = None):
+        self.engine_name = engine_name
+        self.params = params
+        self.arrays = arrays  # W_ih, W_hh, b_ih, b_hh, W_out, b_out, items (V x H), bos (H), bias (V), prior (V)
+        self.item_ids = np.asarray(item_ids, dtype=object)  # the whole catalogue
+        self.vocab = np.asarray(vocab, dtype=np.int64)  # catalogue codes the model scores (items with interactions)
+        self.vocab_ids = self.item_ids[self.vocab]
+        self.user_ids = np.asarray(user_ids, dtype=object)
+        self.hist_indptr = hist_indptr  # CSR of training histories, in vocab indices
+        self.hist_items = hist_items
+        self.streamed = streamed if streamed is not None else {}  # user_id -> vocab indices from update()
+        self.training_info = training_info or {}
+        self._vocab_index = {item: v for v, item in enumerate(self.vocab_ids)}
+        self._user_index = {u: c for c, u in enumerate(self.user_ids)}
+        a = arrays
+        # Input-side GRU projections of every token, computed once: a step is then one matmul.
+        table = np.vstack([a["items"], a["bos"][None, :]])
+        self._gi_table = (table @ a["W_ih"].T + a["b_ih"]).astype(np.float32)
+        self._log_prior = np.log(a["prior"]).astype(np.float64)
+
+    # -- histories --
+    @property
+    def bos(self) -> int:
+        return len(self.vocab)
+
+    def _user_history(self, user_id: str | None) -> np.ndarray:
+        if user_id is None:
+            return np.empty(0, dtype=np.int64)
+        code = self._user_index.get(user_id)
+        base = self.hist_items[self.hist_indptr[code]:self.hist_indptr[code + 1]] if code is not None else ()
+        extra = self.streamed.get(user_id, ())
+        if not len(extra):
+            return np.asarray(base, dtype=np.int64)
+        return np.concatenate([np.asarray(base, dtype=np.int64), np.asarray(extra, dtype=np.int64)])
+
+    def _codes(self, item_ids: Iterable[str]) -> np.ndarray:
+        idx = self._vocab_index
+        return np.array([idx[i] for i in item_ids if i in idx], dtype=np.int64)
+
+    # -- scoring --
+    def _context(self, history: np.ndarray) -> np.ndarray:
+        """The tokens a training step saw before predicting item n+1: previous chunk + current one."""
+        n = len(history)
+        tokens = np.concatenate([[self.bos], history])
+        chunk = n // self.params.bptt
+        start = 0 if chunk == 0 else (chunk - 1) * self.params.bptt
+        return tokens[start:n + 1]
+
+    def _logits_many(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        """Logits [B, V]; an empty history gets the log popularity prior (new users: popular items)."""
+        out = np.empty((len(histories), len(self.vocab)), dtype=np.float64)
+        warm = [b for b, h in enumerate(histories) if len(h)]
+        cold = [b for b, h in enumerate(histories) if not len(h)]
+        if cold:
+            out[cold] = self._log_prior
+        if warm:
+            state = self._encode([self._context(histories[b]) for b in warm])
+            a = self.arrays
+            user = state @ a["W_out"].T + a["b_out"]
+            out[warm] = user @ a["items"].T + a["bias"]
+        return out
+
+    def _encode(self, contexts: list[np.ndarray]) -> np.ndarray:
+        """GRU final states for right-aligned token sequences (torch.nn.GRU's equations)."""
+        a = self.arrays
+        hidden = a["W_hh"].shape[1]
+        length = max(len(c) for c in contexts)
+        tokens = np.zeros((len(contexts), length), dtype=np.int64)
+        live = np.zeros((len(contexts), length), dtype=bool)
+        for b, c in enumerate(contexts):
+            tokens[b, length - len(c):] = c
+            live[b, length - len(c):] = True
+        h = np.zeros((len(contexts), hidden), dtype=np.float32)
+        W_hh_T, b_hh = a["W_hh"].T, a["b_hh"]
+        for t in range(length):
+            gi = self._gi_table[tokens[:, t]]
+            gh = h @ W_hh_T + b_hh
+            r = _sigmoid(gi[:, :hidden] + gh[:, :hidden])
+            z = _sigmoid(gi[:, hidden:2 * hidden] + gh[:, hidden:2 * hidden])
+            n = np.tanh(gi[:, 2 * hidden:] + r * gh[:, 2 * hidden:])
+            h_new = (1.0 - z) * n + z * h
+            h = np.where(live[:, t:t + 1], h_new, h)
+        return h
+
+    @staticmethod
+    def _softmax(logits: np.ndarray) -> np.ndarray:
+        e = np.exp(logits - logits.max())
+        return e / e.sum()
+
+    def _top(self, logits: np.ndarray, k: int, exclude: Iterable[str], candidates: Sequence[str] | None) -> list[Scored]:
+        probs = self._softmax(logits)  # over the whole catalogue the model knows, as AWS scores
+        allowed = np.ones(len(self.vocab), dtype=bool)
+        if candidates is not None:
+            allowed[:] = False
+            allowed[self._codes(candidates)] = True
+        excluded = self._codes(exclude)
+        allowed[excluded] = False
+        pool = np.flatnonzero(allowed)
+        if k <= 0 or not len(pool):
+            return []
+        if len(pool) > k:
+            part = np.argpartition(-logits[pool], k - 1)[:k]
+            pool = pool[part]
+        order = np.lexsort((pool, -logits[pool]))  # ties: lower catalogue position first
+        return [(self.vocab_ids[v], round(float(probs[v]), SCORE_DECIMALS)) for v in pool[order]]
+
+    # -- the Model protocol --
+    def recommend(self, *, user_id: str | None = None, item_id: str | None = None, k: int = 25,
+                  exclude: Iterable[str] = (), candidates: Sequence[str] | None = None) -> list[Scored]:
+        """Top-k for the user; item_id is ignored, as the HRNN family ignores it."""
+        logits = self._logits_many([self._user_history(user_id)])[0]
+        return self._top(logits, k, exclude, candidates)
+
+    def rank(self, *, user_id: str, item_ids: Sequence[str]) -> list[Scored]:
+        """Scored items (softmax over the scored inputs) by score, then unscored ones in input order."""
+        unique = list(dict.fromkeys(item_ids))
+        known = [i for i in unique if i in self._vocab_index]
+        unknown = [(i, None) for i in unique if i not in self._vocab_index]
+        if not known:
+            return unknown
+        codes = self._codes(known)
+        logits = self._logits_many([self._user_history(user_id)])[0][codes]
+        probs = self._softmax(logits)
+        order = np.lexsort((np.arange(len(codes)), -logits))
+        return [(known[j], round(float(probs[j]), SCORE_DECIMALS)) for j in order] + unknown
+
+    def update(self, events: Sequence[Event]) -> None:
+        """Append streamed events (time order) to users' histories; items unknown to the model are skipped."""
+        for event in sorted(events, key=lambda e: e.timestamp):
+            code = self._vocab_index.get(event.item_id)
+            if code is not None:
+                self.streamed.setdefault(event.user_id, []).append(code)
+
+    def history_recommend(self, history: Sequence[str], k: int, exclude: Iterable[str] = ()) -> list[Scored]:
+        logits = self._logits_many([self._codes(history)])[0]
+        return self._top(logits, k, exclude, None)
+
+    def history_recommend_many(self, histories: Sequence[Sequence[str]], k: int) -> list[list[Scored]]:
+        """history_recommend for many histories, encoded together (offline evaluation)."""
+        out: list[list[Scored]] = []
+        for start in range(0, len(histories), 256):
+            block = histories[start:start + 256]
+            logits = self._logits_many([self._codes(h) for h in block])
+            out.extend(self._top(row, k, (), None) for row in logits)
+        return out
+
+    # -- persistence --
+    def save(self) -> bytes:
+        state = {
+            "params": self.params.__dict__,
+            "arrays": self.arrays,
+            "item_ids": list(self.item_ids),
+            "vocab": self.vocab,
+            "user_ids": list(self.user_ids),
+            "hist_indptr": self.hist_indptr,
+            "hist_items": self.hist_items,
+            "streamed": self.streamed,
+            "training_info": self.training_info,
+        }
+        return pickle.dumps({"engine": self.engine_name, "version": 1, "state": state}, protocol=5)
+
+    @classmethod
+    def load(cls, blob: bytes) -> "SequenceModel":
+        payload = pickle.loads(blob)
+        if payload.get("engine") not in (USER_PERSONALIZATION, PERSONALIZED_RANKING):
+            raise ValueError(f"not a sequence model: {payload.get('engine')!r}")
+        s = payload["state"]
+        return cls(payload["engine"], Params(**s["params"]), s["arrays"], np.array(s["item_ids"], dtype=object),
+                   s["vocab"], np.array(s["user_ids"], dtype=object), s["hist_indptr"], s["hist_items"],
+                   {u: list(v) for u, v in s["streamed"].items()}, s["training_info"])
+
+
+# ---- training: torch --------------------------------------------------------------------------
+
+def popularity_prior(items: np.ndarray, timestamps: np.ndarray, n: int, recency_mask: bool) -> np.ndarray:
+    """Share of interactions per vocab item; with recency_mask half of it decays with age."""
+    counts = np.bincount(items, minlength=n).astype(np.float64)
+    prior = counts / counts.sum()
+    if recency_mask and len(timestamps):
+        span = float(timestamps.max() - timestamps.min())
+        half_life = max(span / 10.0, 3600.0)
+        decay = np.exp2(-(float(timestamps.max()) - timestamps.astype(np.float64)) / half_life)
+        recent = np.bincount(items, weights=decay, minlength=n)
+        prior = 0.5 * prior + 0.5 * recent / recent.sum()
+    prior = np.maximum(prior, 1e-12)
+    return prior / prior.sum()
+
+
+def _chunks(indptr: np.ndarray, seqs: np.ndarray, users: np.ndarray, bptt: int, bos: int, pad: int):
+    """Chunk arrays for truncated BPTT over the given users' sequences [BOS, i1, ..., in].
+
+    Returns (inputs [C, bptt], targets [C, bptt] with -1 padding, warm [C, bptt], has_warm [C]).
+    Chunk j of a user holds inputs x[j*bptt:(j+1)*bptt] (x = [BOS] + items) predicting the items at
+    the same positions; warm holds x[(j-1)*bptt:j*bptt], the context its starting state comes from.
+    """
+    lengths = (indptr[users + 1] - indptr[users]).astype(np.int64)
+    n_chunks = -(-lengths // bptt)
+    # Flat token array: per user [BOS, items...]; targets: [items..., -1].
+    x_len = lengths + 1
+    x_off = np.concatenate([[0], np.cumsum(x_len)[:-1]])
+    total = int(x_len.sum())
+    x = np.full(total, bos, dtype=np.int64)
+    y = np.full(total, -1, dtype=np.int64)
+    owner = np.repeat(np.arange(len(users)), lengths)
+    pos = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    src = seqs[np.repeat(indptr[users], lengths) + pos]
+    x[x_off[owner] + pos + 1] = src
+    y[x_off[owner] + pos] = src
+
+    chunk_user = np.repeat(np.arange(len(users)), n_chunks)
+    chunk_j = np.arange(int(n_chunks.sum())) - np.repeat(np.cumsum(n_chunks) - n_chunks, n_chunks)
+    step = np.arange(bptt)
+    local = chunk_j[:, None] * bptt + step[None, :]  # position within the user's x
+    inside = local < lengths[chunk_user][:, None]  # the last x token has no target: not trained on
+    flat = x_off[chunk_user][:, None] + np.minimum(local, x_len[chunk_user][:, None] - 1)
+    inputs = np.where(inside, x[flat], pad)
+    targets = np.where(inside, y[flat], -1)
+    warm_local = local - bptt
+    has_warm = chunk_j > 0
+    warm = x[x_off[chunk_user][:, None] + np.maximum(warm_local, 0)]
+    return inputs, targets, warm, has_warm
+
+
+class SequenceEngine:
+    def __init__(self, name: str):
+        self.name = name
+
+    def fit(self, data: TrainingData, hyperparameters: dict[str, str] | None = None, seed: int = 0) -> SequenceModel:
+        params = parse_hyperparameters(hyperparameters)
+        if data.n_interactions == 0:
+            raise ValueError("no interactions to train on")
+        counts = np.bincount(data.items, minlength=data.n_items)
+        vocab = np.flatnonzero(counts)
+        to_vocab = np.full(data.n_items, -1, dtype=np.int64)
+        to_vocab[vocab] = np.arange(len(vocab))
+        prior = popularity_prior(to_vocab[data.items], data.timestamps, len(vocab), params.recency_mask)
+
+        indptr, hist = data.user_histories()
+        hist_items = to_vocab[hist]
+        lengths = np.diff(indptr)
+        active = np.flatnonzero(lengths > 0)
+        lo, hi = np.quantile(lengths[active], [params.min_user_history_length_percentile,
+                                               params.max_user_history_length_percentile], method="higher")
+        trained_users = active[(lengths[active] >= lo) & (lengths[active] <= hi)]
+
+        features = None
+        if data.item_features is not None and data.item_features.values.shape[1]:
+            features = _standardise(data.item_features.values[vocab])
+        arrays, info = _train(indptr, hist_items, trained_users, len(vocab), features, prior, params, seed)
+        info.update(n_trained_users=int(len(trained_users)), n_items_scored=int(len(vocab)))
+        return SequenceModel(self.name, params, arrays, data.item_ids, vocab, data.user_ids,
+                             indptr, hist_items, {}, info)
+
+
+def _standardise(values: np.ndarray) -> np.ndarray:
+    """Binary columns stay 0/1; numeric ones are z-scored and clipped, so no column dominates."""
+    values = np.nan_to_num(values.astype(np.float32))
+    binary = np.all((values == 0) | (values == 1), axis=0)
+    mean, std = values.mean(axis=0), values.std(axis=0)
+    std[std == 0] = 1.0
+    scaled = np.clip((values - mean) / std, -5.0, 5.0)
+    return np.where(binary[None, :], values, scaled).astype(np.float32)
+
+
+def _train(indptr, hist_items, users, n_vocab, features, prior, params: Params, seed: int):
+    import torch  # only training needs torch; serving a fitted model does not
+
+    H, bptt = params.hidden_dimension, params.bptt
+    bos, pad = n_vocab, n_vocab + 1
+    inputs, targets, warm, has_warm = _chunks(indptr, hist_items, users, bptt, bos, pad)
+    n_chunks = len(inputs)
+    tokens = int((targets >= 0).sum())
+
+    sampled = params.sampled_softmax
+    if sampled is None:
+        sampled = 0 if n_vocab <= FULL_SOFTMAX_MAX_ITEMS else min(SAMPLED_MAX, max(SAMPLED_MIN, n_vocab // 8))
+    out_width = n_vocab if sampled == 0 or sampled >= n_vocab else sampled
+    cost_per_token = out_width * H + 9 * H * H  # output layer + GRU (and its warm-up) per position
+    budget = WORK_BUDGET * math.sqrt(max(1.0, tokens / BUDGET_REFERENCE_TOKENS))  # big data: more work, not linearly more
+    affordable = budget / max(1.0, tokens * cost_per_token)  # epochs the budget pays for
+    epochs = params.epochs if params.epochs is not None else min(MAX_AUTO_EPOCHS, affordable)
+    batch = min(params.batch_size, max(1, n_chunks))
+    total_steps = max(1, int(math.ceil(epochs * n_chunks / batch)))
+
+    lengths = (targets >= 0).sum(axis=1)
+    threads = torch.get_num_threads()
+    # One thread: a step is hundreds of small ops, and with OpenMP every op waits for all workers;
+    # on a busy machine (a server answering requests, parallel CI) a descheduled worker stalls each
+    # op. Measured on 2 cores under load: the default training took 99 s on 2 threads, 3 s on one.
+    torch.set_num_threads(TRAIN_THREADS)
+    try:
+        arrays, last_loss = _run(torch, net_args=(n_vocab, H, features, prior), params=params, seed=seed,
+                                 total_steps=total_steps, batch=batch, sampled=sampled, lengths=lengths,
+                                 tensors=(inputs, targets, warm, has_warm))
+    finally:
+        torch.set_num_threads(threads)
+    info = {"epochs": round(total_steps * batch / max(1, n_chunks), 3), "steps": total_steps,
+            "tokens": tokens, "final_loss": round(last_loss, 4), "softmax_candidates": out_width}
+    return arrays, info
+
+
+def _run(torch, *, net_args, params: Params, seed: int, total_steps: int, batch: int, sampled: int,
+         lengths: np.ndarray, tensors):
+    """The training loop proper: seeded, with torch's global RNG restored afterwards."""
+    n_vocab, H, features, prior = net_args
+    inputs, targets, warm, has_warm = tensors
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        gen = torch.Generator().manual_seed(seed)
+        net = _Net(torch, n_vocab, H, features, prior)
+        opt = _Adam(torch, list(net.parameters()), params.learning_rate)
+        t_in, t_tg = torch.from_numpy(inputs), torch.from_numpy(targets)
+        t_warm, t_has = torch.from_numpy(warm), torch.from_numpy(has_warm)
+        rng = np.random.default_rng(seed)
+        step, last_loss, queue = 0, float("nan"), []
+        while step < total_steps:
+            if not queue:
+                queue = _length_batches(lengths, batch, rng)
+            rows = torch.from_numpy(queue.pop())
+            width = int(lengths[rows.numpy()].max())  # trim padding shared by the whole batch
+            loss = net.loss(t_in[rows, :width], t_tg[rows, :width], t_warm[rows], t_has[rows], sampled, gen)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+            opt.step(params.learning_rate * (1.0 - step / total_steps))
+            step += 1
+            last_loss = float(loss.detach())
+        arrays = net.export(prior)
+    return arrays, last_loss
+
+
+def _length_batches(lengths: np.ndarray, batch: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """One epoch of batches, each of chunks with similar lengths (little padding), in random order.
+
+    Chunks are shuffled, stably sorted by length, cut into batches, and the batches shuffled: every
+    chunk is seen once per epoch and most batches are full-length chunks only.
+    """
+    order = rng.permutation(len(lengths))
+    order = order[np.argsort(-lengths[order], kind="stable")]
+    batches = [order[i:i + batch] for i in range(0, len(order), batch)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def _Adam(torch, parameters, lr: float):
+    """Adam with the learning rate given per step (torch.optim's constructor imports torch._dynamo,
+    which costs ~1.5 s on first use: more than a default training)."""
+
+    class Adam:
+        def __init__(self):
+            self.t = 0
+            self.m = [torch.zeros_like(p) for p in parameters]
+            self.v = [torch.zeros_like(p) for p in parameters]
+
+        @torch.no_grad()
+        def step(self, lr_now: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+            self.t += 1
+            c1, c2 = 1.0 - beta1 ** self.t, 1.0 - beta2 ** self.t
+            for p, m, v in zip(parameters, self.m, self.v):
+                if p.grad is None:
+                    continue
+                m.mul_(beta1).add_(p.grad, alpha=1.0 - beta1)
+                v.mul_(beta2).addcmul_(p.grad, p.grad, value=1.0 - beta2)
+                p.addcdiv_(m, (v / c2).sqrt_().add_(eps), value=-lr_now / c1)
+                p.grad = None
+
+    return Adam()
+
+
+def _Net(torch, n_vocab: int, hidden: int, features, prior):
+    """Build the torch module (a factory so that torch is imported only when training)."""
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(n_vocab + 1, hidden)  # + BOS
+            nn.init.normal_(self.emb.weight, std=0.1)
+            self.feats = None if features is None else torch.from_numpy(features)
+            self.meta = None if features is None else nn.Linear(features.shape[1], hidden, bias=False)
+            self.gru = nn.GRU(hidden, hidden, batch_first=True)
+            self.out = nn.Linear(hidden, hidden)
+            self.bias = nn.Parameter(torch.from_numpy(np.log(prior).astype(np.float32)))
+
+        def item_table(self):
+            table = self.emb.weight[:n_vocab]
+            if self.meta is not None:
+                table = table + self.meta(self.feats)
+            return table
+
+        def loss(self, inputs, targets, warm, has_warm, sampled, gen):
+            items = self.item_table()
+            table = torch.cat([items, self.emb.weight[n_vocab:], torch.zeros(1, hidden)])  # BOS, PAD
+            h0 = torch.zeros(1, len(inputs), hidden)
+            if bool(has_warm.any()):
+                with torch.no_grad():  # truncated BPTT: the carried state, without its gradient
+                    _, hw = self.gru(table[warm[has_warm]])
+                h0[:, has_warm] = hw
+            states, _ = self.gru(table[inputs], h0)
+            keep = targets >= 0
+            user = self.out(states[keep])
+            tgt = targets[keep]
+            if sampled and sampled < n_vocab:
+                negatives = torch.randint(0, n_vocab, (sampled,), generator=gen)
+                cand, remap = torch.unique(torch.cat([tgt, negatives]), return_inverse=True)
+                logits = user @ items[cand].T + self.bias[cand]
+                return nn.functional.cross_entropy(logits, remap[:len(tgt)])
+            logits = user @ items.T + self.bias
+            return nn.functional.cross_entropy(logits, tgt)
+
+        def export(self, prior):
+            with torch.no_grad():
+                g = lambda t: t.detach().numpy().astype(np.float32).copy()  # noqa: E731
+                return {
+                    "W_ih": g(self.gru.weight_ih_l0), "W_hh": g(self.gru.weight_hh_l0),
+                    "b_ih": g(self.gru.bias_ih_l0), "b_hh": g(self.gru.bias_hh_l0),
+                    "W_out": g(self.out.weight), "b_out": g(self.out.bias),
+                    "items": g(self.item_table()), "bos": g(self.emb.weight[n_vocab]),
+                    "bias": g(self.bias), "prior": np.asarray(prior, dtype=np.float64),
+                }
+
+    return Net()

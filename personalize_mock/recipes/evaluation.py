@@ -1,0 +1,173 @@
+"""Offline evaluation as GetSolutionMetrics reports it (spec recipes-runtime.md §2).
+
+Split (§2.1): users are drawn into the test set with probability 0.1 each (seeded), among users
+with at least 2 interactions; the model is trained on the other users' interactions only. For a
+test user, the time-ordered interactions are cut into the oldest ceil(90 %) (at most n-1) as the
+input history and the rest, at least one, as the ground truth.
+
+Metrics (§2.3), averaged over test users, rounded to 4 decimals as the GA API prints them:
+precision@K, MRR@25, NDCG@K and catalogue coverage of the top-25 lists. The metric functions
+below are pure functions over one ranked list and one truth set so that benchmarks can reuse them.
+
+Conventions the spec leaves open (UNCONFIRMED there), chosen here:
+* NDCG's ideal DCG counts min(K, |truth|) relevant items at the top (the standard definition; it
+  reproduces the docs' example with two relevant items). The alternative "returned list re-sorted"
+  ideal ignores relevant items the model missed, which inflates scores of weak models.
+* The truth is the set of distinct items in the newest part: re-consuming an item once counts once.
+* Coverage uses the top-25 lists of the test users over every item of the catalogue (items from
+  the Interactions and Items datasets, i.e. TrainingData.n_items).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from personalize_mock.recipes.base import Engine, Event, Model, TrainingData
+
+TEST_FRACTION = 0.1
+MAX_K = 25
+METRIC_KEYS = (
+    "coverage",
+    "mean_reciprocal_rank_at_25",
+    "normalized_discounted_cumulative_gain_at_5",
+    "normalized_discounted_cumulative_gain_at_10",
+    "normalized_discounted_cumulative_gain_at_25",
+    "precision_at_5",
+    "precision_at_10",
+    "precision_at_25",
+)
+
+
+@dataclass
+class EvaluationSplit:
+    train: TrainingData  # the full catalogue and codes, train users' interactions only
+    test_users: np.ndarray  # int user codes of the test users
+    histories: list[list[str]]  # per test user: oldest ~90 % of item ids, time order
+    truths: list[list[str]]  # per test user: newest ~10 % of item ids, time order (>= 1)
+    n_catalogue_items: int  # denominator of coverage
+
+    @property
+    def n_test_users(self) -> int:
+        return len(self.test_users)
+
+
+def split(data: TrainingData, seed: int = 0, test_fraction: float = TEST_FRACTION) -> EvaluationSplit:
+    counts = np.bincount(data.users, minlength=data.n_users)
+    eligible = counts >= 2
+    rng = np.random.default_rng(seed)
+    test = (rng.random(data.n_users) < test_fraction) & eligible
+    if not test.any() and eligible.sum() >= 2:
+        test[rng.choice(np.flatnonzero(eligible))] = True  # at least one test user when possible
+    active = counts > 0
+    if test.any() and not (active & ~test).any():
+        test[np.flatnonzero(test)[-1]] = False  # keep at least one user to train on
+    test_users = np.flatnonzero(test)
+
+    indptr, items = data.user_histories()  # time order within each user
+    histories, truths = [], []
+    for u in test_users:
+        seq = data.item_ids[items[indptr[u]:indptr[u + 1]]]
+        n = len(seq)
+        n_hist = min(n - 1, (9 * n + 9) // 10)  # ceil(0.9 n) in integers: 0.9*20 is 18.000000000000004
+        histories.append(list(seq[:n_hist]))
+        truths.append(list(seq[n_hist:]))
+    train = data.subset(~test[data.users])
+    return EvaluationSplit(train, test_users, histories, truths, data.n_items)
+
+
+# ---- metric functions: one ranked list against one truth set ---------------------------------
+
+def precision_at_k(ranked: Sequence[str], truth: Iterable[str], k: int) -> float:
+    relevant = set(truth)
+    return sum(1 for item in ranked[:k] if item in relevant) / k
+
+
+def reciprocal_rank_at_k(ranked: Sequence[str], truth: Iterable[str], k: int = MAX_K) -> float:
+    relevant = set(truth)
+    for position, item in enumerate(ranked[:k], start=1):
+        if item in relevant:
+            return 1.0 / position
+    return 0.0
+
+
+def ndcg_at_k(ranked: Sequence[str], truth: Iterable[str], k: int) -> float:
+    """DCG with gain 1/log2(1 + position) over the ideal DCG of min(k, |truth|) relevant items."""
+    relevant = set(truth)
+    if not relevant:
+        return 0.0
+    dcg = sum(1.0 / np.log2(p + 1) for p, item in enumerate(ranked[:k], start=1) if item in relevant)
+    ideal = sum(1.0 / np.log2(p + 1) for p in range(1, min(k, len(relevant)) + 1))
+    return float(dcg / ideal)
+
+
+def coverage(ranked_lists: Iterable[Sequence[str]], n_catalogue_items: int, k: int = MAX_K) -> float:
+    if n_catalogue_items <= 0:
+        return 0.0
+    seen: set[str] = set()
+    for ranked in ranked_lists:
+        seen.update(ranked[:k])
+    return len(seen) / n_catalogue_items
+
+
+def metrics_from_lists(
+    ranked_lists: Sequence[Sequence[str]],
+    truths: Sequence[Iterable[str]],
+    n_catalogue_items: int,
+    k_list: Sequence[int] = (5, 10, 25),
+) -> dict[str, float]:
+    """Every GetSolutionMetrics key from the test users' ranked lists (unrounded)."""
+    n = len(ranked_lists)
+    out = {"coverage": coverage(ranked_lists, n_catalogue_items)}
+    mean = (lambda values: float(np.mean(values)) if n else 0.0)  # noqa: E731
+    out["mean_reciprocal_rank_at_25"] = mean([reciprocal_rank_at_k(r, t, MAX_K) for r, t in zip(ranked_lists, truths)])
+    for k in k_list:
+        out[f"normalized_discounted_cumulative_gain_at_{k}"] = mean([ndcg_at_k(r, t, k) for r, t in zip(ranked_lists, truths)])
+    for k in k_list:
+        out[f"precision_at_{k}"] = mean([precision_at_k(r, t, k) for r, t in zip(ranked_lists, truths)])
+    return out
+
+
+def evaluate(model: Model, split_: EvaluationSplit, k_list: Sequence[int] = (5, 10, 25)) -> dict[str, float]:
+    """Score the test users' histories with the model and report the metrics, rounded to 4 places."""
+    n_results = max(MAX_K, *k_list)
+    many = getattr(model, "history_recommend_many", None)  # batched path where the model has one
+    if many is not None:
+        results = many(split_.histories, n_results)
+    else:
+        results = [model.history_recommend(h, n_results) for h in split_.histories]
+    ranked = [[item for item, _ in r] for r in results]
+    metrics = metrics_from_lists(ranked, split_.truths, split_.n_catalogue_items, k_list)
+    return {key: round(value, 4) for key, value in metrics.items()}
+
+
+def train_and_evaluate(
+    engine: Engine,
+    data: TrainingData,
+    hyperparameters: dict[str, str] | None = None,
+    seed: int = 0,
+    *,
+    refit: bool = True,
+) -> tuple[Model, dict[str, float]]:
+    """(served model, metrics): metrics from a model fitted on the train users only.
+
+    refit=True (default, what the service does): the served model is fitted again on all users'
+    interactions, so test users contribute to it. refit=False serves the split model and costs one
+    training instead of two: the test users' interactions are streamed into it with Model.update,
+    which personalises them in sequence models (popularity-style engines ignore updates).
+    """
+    hyperparameters = dict(hyperparameters or {})
+    parts = split(data, seed)
+    if not parts.n_test_users:
+        return engine.fit(data, hyperparameters, seed), {key: 0.0 for key in METRIC_KEYS}
+    split_model = engine.fit(parts.train, hyperparameters, seed)
+    metrics = evaluate(split_model, parts)
+    if refit:
+        return engine.fit(data, hyperparameters, seed), metrics
+    test = np.isin(data.users, parts.test_users)
+    split_model.update([
+        Event(str(data.user_ids[u]), str(data.item_ids[i]), float(t))
+        for u, i, t in zip(data.users[test], data.items[test], data.timestamps[test])
+    ])
+    return split_model, metrics
