@@ -122,6 +122,20 @@ class Model(Protocol):
     def history_recommend(self, history: Sequence[str], k: int, exclude: Iterable[str] = ()) -> list[Scored]:
         """Top-k for an anonymous history of item ids (used by offline evaluation)."""
 
+    # USER_SEGMENTATION engines (batch segment jobs) answer this instead of recommend():
+    def users_for(self, *, item_id: str | None = None, item_attributes: str | None = None,
+                  k: int = 25) -> list[str]:
+        """Users most likely to interact with an item, or with items matching an attribute
+        expression such as 'ITEMS.GENRES = "Comedy" AND ITEMS.GENRES = "Action"'."""
+
+    # PERSONALIZED_ACTIONS engines (GetActionRecommendations) answer this instead:
+    def recommend_actions(self, *, user_id: str, k: int = 5) -> list[Scored]:
+        """Top-k (action_id, propensity score) for a user."""
+
 
 class Engine(Protocol):
     def fit(self, data: TrainingData, hyperparameters: dict[str, str], seed: int) -> Model: ...
+
+    # Optional: an engine whose recipe type is evaluated differently from the default held-out
+    # split of personalize_mock.recipes.evaluation (segmentation, trending, actions) provides
+    # train_and_evaluate(data, hyperparameters, seed) -> (served model, metrics) itself.
