@@ -33,7 +33,6 @@ NOT_YET = {
         "ListMetricAttributionMetrics", "UpdateMetricAttribution", "DeleteMetricAttribution",
         "CreateRecommender", "DescribeRecommender", "ListRecommenders", "UpdateRecommender",
         "StartRecommender", "StopRecommender", "DeleteRecommender",
-        "UpdateSolution",
     },
     "personalize-runtime": {"GetActionRecommendations"},
     "personalize-events": set(),

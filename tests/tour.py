@@ -74,6 +74,9 @@ def tour(clients: dict, out: Outcome) -> None:
     new_schema = personalize.create_schema(name="tour-items-v2", schema=json.dumps(extended))["schemaArn"]
     personalize.update_dataset(datasetArn=out.arns["dataset-ITEMS"], schemaArn=new_schema)
 
+    # Solution update: automatic training off.
+    personalize.update_solution(solutionArn=out.arns["solution-pop"], performAutoTraining=False)
+
     # Campaign update.
     personalize.update_campaign(campaignArn=out.arns["campaign-up"], minProvisionedTPS=2)
     personalize.describe_campaign(campaignArn=out.arns["campaign-up"])

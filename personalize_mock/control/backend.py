@@ -30,11 +30,12 @@ from ..protocol.errors import (
 )
 from ..jobs import batch, imports, training
 from . import rules
-from .lifecycle import Lifecycle
+from .lifecycle import Lifecycle, now
 from .resources import (
     BatchInferenceJob,
     Campaign,
     CampaignUpdate,
+    SolutionUpdate,
     DataDeletionJob,
     Dataset,
     DatasetExportJob,
@@ -542,7 +543,60 @@ class PersonalizeBackend(BaseBackend):
         return {"solutionArn": solution.arn}
 
     def describe_solution(self, solution_arn: str) -> dict:
+        solution = self.get("solution", solution_arn)
+        if solution.latest_update is not None:
+            solution.latest_update.advance()
+        self._apply_solution_update(solution)
+        self._auto_train(solution)
         return {"solution": self._describe("solution", solution_arn)}
+
+    def update_solution(self, solution_arn: str, perform_auto_training: bool | None = None,
+                        perform_incremental_update: bool | None = None,
+                        solution_update_config: dict | None = None) -> dict:
+        solution = self.get("solution", solution_arn)
+        self._apply_solution_update(solution)
+        self._require_active(solution, "Solution")
+        if solution.latest_update is not None and solution.latest_update.running:
+            raise ResourceInUseException(f"Solution {solution_arn} already has an update in progress.")
+        changes = rules.solution_update(solution, perform_auto_training, perform_incremental_update,
+                                        solution_update_config or {})
+        solution.latest_update = SolutionUpdate(changes)
+        return {"solutionArn": solution.arn}
+
+    @staticmethod
+    def _apply_solution_update(solution: Solution) -> None:
+        update = solution.latest_update
+        if update is not None and not update.applied and update.status == "ACTIVE":
+            changes = update.changes
+            solution.perform_auto_training = changes["performAutoTraining"]
+            solution.perform_incremental_update = changes["performIncrementalUpdate"]
+            config = dict(solution.solution_config)
+            for key, value in changes["solutionUpdateConfig"].items():
+                config[key] = value
+            if not solution.perform_auto_training:
+                config.pop("autoTrainingConfig", None)
+            solution.solution_config = config
+            update.applied = True
+
+    def _auto_train(self, solution: Solution) -> None:
+        """Automatic training (performAutoTraining): a first version within an hour of the solution
+        becoming ACTIVE unless a manual one came first, then one per schedule while new data
+        arrives. The schedule follows the clock, so freezegun and the like move it."""
+        if not solution.perform_auto_training or solution.phase != "create" or solution.status != "ACTIVE":
+            return
+        versions = [v for v in solution.versions if not v.is_gone]
+        if any(v.work_pending for v in versions):
+            return
+        due = rules.next_automatic_training(solution, versions)
+        if due is None or now() < due:
+            return
+        if versions:
+            seen = versions[-1].data_as_of
+            fresh = [d for d in self.datasets_of(solution.group).values()
+                     if d.dataset_type in ("INTERACTIONS", "ACTION_INTERACTIONS") and d.data_updated > seen]
+            if not fresh:
+                return
+        self._start_version(solution, None, "AUTOTRAIN", "AUTOMATIC", None, None)
 
     def list_solutions(self, dataset_group_arn: str | None = None, next_token: str | None = None,
                        max_results: int | None = None) -> dict:
@@ -575,20 +629,26 @@ class PersonalizeBackend(BaseBackend):
         mode = training_mode or "FULL"
         if any(v.work_pending for v in solution.versions):
             raise ResourceInUseException(f"Solution {solution_arn} already has a solution version being created.")
-        rules.check_training_mode(solution, mode)
+        base = rules.check_training_mode(solution, mode)
         running = [v for v in self._live("solution_version") if v.work_pending]
         if len(running) >= QUOTA_VERSIONS_IN_PROGRESS:
             raise LimitExceededException(
                 f"More than {QUOTA_VERSIONS_IN_PROGRESS} resources with PENDING or IN_PROGRESS status.")
-        version_id = mock_random.get_random_hex(8)
         if name is not None and any(v.name == name for v in solution.versions if not v.is_gone):
             raise ResourceAlreadyExistsException(f"Solution version {name} already exists in {solution_arn}.")
+        version = self._start_version(solution, name, mode, "MANUAL", base, tags)
+        return {"solutionVersionArn": version.arn}
+
+    def _start_version(self, solution: Solution, name: str | None, mode: str, training_type: str,
+                       base: SolutionVersion | None, tags: list[dict] | None) -> SolutionVersion:
+        version_id = mock_random.get_random_hex(8)
         version = SolutionVersion(f"{solution.arn}/{version_id}", name or f"{solution.name}/{version_id}",
-                                  solution, mode, "MANUAL")
+                                  solution, mode, training_type)
+        version.base_version = base
         self._add("solution_version", version, tags, "Solution version")
         solution.versions.append(version)
         version.run(self.executor, lambda: training.train_solution_version(self, version))
-        return {"solutionVersionArn": version.arn}
+        return version
 
     def describe_solution_version(self, solution_version_arn: str) -> dict:
         return {"solutionVersion": self._describe("solution_version", solution_version_arn)}
@@ -596,7 +656,7 @@ class PersonalizeBackend(BaseBackend):
     def list_solution_versions(self, solution_arn: str | None = None, next_token: str | None = None,
                                max_results: int | None = None) -> dict:
         if solution_arn is not None:
-            self.get("solution", solution_arn)
+            self._auto_train(self.get("solution", solution_arn))
         return self._list("solution_version", "solutionVersions", next_token, max_results,
                           lambda v: solution_arn is None or v.solution.arn == solution_arn, scope=solution_arn)
 
@@ -666,22 +726,20 @@ class PersonalizeBackend(BaseBackend):
         self._apply_campaign_update(campaign)
         status = campaign.status
         if status not in ("ACTIVE", "CREATE FAILED") or (
-                campaign.latest_update is not None and campaign.latest_update.status != "ACTIVE"
-                and campaign.latest_update.status != "CREATE FAILED"):
+                campaign.latest_update is not None and campaign.latest_update.running):
             raise ResourceInUseException(f"Campaign {campaign_arn} cannot be updated while it is {status} "
                                          "or while another update is in progress.")
+        wants_metadata = (campaign_config or {}).get("enableMetadataWithRecommendations")
+        if wants_metadata and campaign.campaign_config.get("enableMetadataWithRecommendations"):
+            raise InvalidInputException(f"Campaign {campaign_arn} already returns metadata with recommendations.")
         version_arn = solution_version_arn or campaign.solution_version_arn
         config = {**campaign.campaign_config, **(campaign_config or {})}
-        if campaign_config and "enableMetadataWithRecommendations" in campaign_config and \
-                campaign_config["enableMetadataWithRecommendations"] == \
-                campaign.campaign_config.get("enableMetadataWithRecommendations") and \
-                campaign_config["enableMetadataWithRecommendations"]:
-            raise InvalidInputException(f"Campaign {campaign_arn} already returns metadata with recommendations.")
         rules.check_campaign_config(version_arn, config)
         version = self.version_for_serving(version_arn)
         rules.check_servable(version, config)
-        campaign.latest_update = CampaignUpdate(version_arn, version, min_provisioned_tps or
-                                                campaign.min_provisioned_tps, config)
+        campaign.latest_update = CampaignUpdate(
+            {"solutionVersionArn": version_arn, "minProvisionedTPS": min_provisioned_tps or campaign.min_provisioned_tps,
+             "campaignConfig": config}, version)
         return {"campaignArn": campaign.arn}
 
     @staticmethod
@@ -689,10 +747,10 @@ class PersonalizeBackend(BaseBackend):
         """Once an update is ACTIVE the campaign serves its version and settings."""
         update = campaign.latest_update
         if update is not None and not update.applied and update.status == "ACTIVE":
-            campaign.solution_version_arn = update.solution_version_arn
+            campaign.solution_version_arn = update.changes["solutionVersionArn"]
             campaign.version = update.version
-            campaign.min_provisioned_tps = update.min_provisioned_tps
-            campaign.campaign_config = update.campaign_config
+            campaign.min_provisioned_tps = update.changes["minProvisionedTPS"]
+            campaign.campaign_config = update.changes["campaignConfig"]
             update.applied = True
 
     def delete_campaign(self, campaign_arn: str) -> dict:
@@ -729,7 +787,7 @@ class PersonalizeBackend(BaseBackend):
         self._require_active(version, "Solution version")
         if filter_arn:  # no CreateFilter yet, so no filter ARN can exist
             raise _not_found(filter_arn)
-        recipe = version.solution.recipe
+        recipe = version.recipe
         mode = batch_inference_job_mode or "BATCH_INFERENCE"
         if not recipe.supports_batch_inference:
             raise InvalidInputException(f"Recipe {recipe.name} does not support batch inference jobs.")

@@ -99,6 +99,7 @@ class Dataset(Resource):
         self.records = records  # personalize_mock.data.store.DatasetRecords
         self.latest_update: dict[str, Any] | None = None
         self.tracking_id: str | None = None
+        self.data_updated = self.created  # last import or streamed record: auto-training needs new data
 
     def view(self) -> dict[str, Any]:
         view = {
@@ -158,6 +159,7 @@ class Solution(Resource):
         self.solution_config: dict[str, Any] = config["solutionConfig"]
         self.versions: list[SolutionVersion] = []
         self.auto_ml_result: dict[str, str] | None = None
+        self.latest_update: SolutionUpdate | None = None
 
     @property
     def recipe_arn(self) -> str | None:
@@ -181,6 +183,7 @@ class Solution(Resource):
             "solutionConfig": self.solution_config,
             "autoMLResult": self.auto_ml_result,
             "latestSolutionVersion": latest.view() if latest is not None else None,
+            "latestSolutionUpdate": self.latest_update.view() if self.latest_update is not None else None,
         }
 
 
@@ -201,6 +204,10 @@ class SolutionVersion(Resource):
         self.training_type = training_type
         self.training_hours: float | None = None
         self.tuned_hpo_params: dict[str, Any] | None = None
+        self.tuned_hyperparameters: dict[str, str] | None = None  # every value the model trained with
+        self.base_version: SolutionVersion | None = None  # trainingMode UPDATE: the FULL version it refreshes
+        self.data_as_of = self.created  # the data it trains on arrived before this moment
+        self.recipe = solution.recipe  # with performAutoML: the recipe AutoML picked, set by training
         self.model: Any = None  # the engine's trained Model, set when training succeeds
         self.metrics: dict[str, float] | None = None
         self.stop_requested = False
@@ -213,7 +220,7 @@ class SolutionVersion(Resource):
             "performHPO": solution.perform_hpo,
             "performAutoML": solution.perform_auto_ml,
             "performIncrementalUpdate": solution.perform_incremental_update,
-            "recipeArn": solution.recipe_arn,
+            "recipeArn": self.recipe.arn if self.recipe is not None else None,
             "eventType": solution.event_type,
             "datasetGroupArn": solution.group.arn,
             "solutionConfig": solution.solution_config,
@@ -247,30 +254,41 @@ class Campaign(Resource):
         }
 
 
-class CampaignUpdate(Lifecycle):
-    """UpdateCampaign's own lifecycle: the campaign serves the old settings until it is ACTIVE."""
+class Update(Lifecycle):
+    """An Update* call's own lifecycle (latestCampaignUpdate, latestSolutionUpdate): the resource
+    keeps its old settings until the update is ACTIVE, then `changes` apply once."""
 
-    KIND = "campaign_update"
     CHAINS = {"create": CREATE}
 
-    def __init__(self, version_arn: str, version: SolutionVersion, min_tps: int, config: dict[str, Any]):
+    def __init__(self, changes: dict[str, Any]):
         super().__init__()
-        self.solution_version_arn = version_arn
-        self.version = version
-        self.min_provisioned_tps = min_tps
-        self.campaign_config = config
+        self.changes = changes
         self.applied = False
+
+    @property
+    def running(self) -> bool:
+        return self.status not in ("ACTIVE", "CREATE FAILED")
 
     def view(self) -> dict[str, Any]:
         return {
-            "solutionVersionArn": self.solution_version_arn,
-            "minProvisionedTPS": self.min_provisioned_tps,
-            "campaignConfig": self.campaign_config,
+            **self.changes,
             "status": self.status,
             "failureReason": self.failure_reason,
             "creationDateTime": self.created,
             "lastUpdatedDateTime": self.updated,
         }
+
+
+class CampaignUpdate(Update):
+    KIND = "campaign_update"
+
+    def __init__(self, changes: dict[str, Any], version: SolutionVersion):
+        super().__init__(changes)
+        self.version = version  # the version solutionVersionArn resolved to
+
+
+class SolutionUpdate(Update):
+    KIND = "solution_update"
 
 
 class EventTracker(Resource):
@@ -345,10 +363,10 @@ class DataDeletionJob(Resource):
 
 ALL_KINDS = [
     "dataset_group", "dataset", "dataset_import_job", "solution", "solution_version", "campaign",
-    "campaign_update", "event_tracker", "batch_inference_job", "dataset_export_job", "data_deletion_job",
+    "campaign_update", "solution_update", "event_tracker", "batch_inference_job", "dataset_export_job", "data_deletion_job",
 ]
 
 __all__ = [
-    "ALL_KINDS", "BatchInferenceJob", "DataDeletionJob", "DatasetExportJob", "Campaign", "CampaignUpdate", "Dataset", "DatasetGroup", "DatasetImportJob", "EventTracker",
+    "ALL_KINDS", "BatchInferenceJob", "DataDeletionJob", "DatasetExportJob", "Campaign", "CampaignUpdate", "SolutionUpdate", "Update", "Dataset", "DatasetGroup", "DatasetImportJob", "EventTracker",
     "GONE", "Resource", "Schema", "Solution", "SolutionVersion",
 ]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..protocol.errors import InvalidInputException, ResourceNotFoundException
@@ -17,29 +18,39 @@ def solution_settings(*, recipe_arn: str | None, perform_hpo: bool | None, perfo
     from ..recipes import catalog
     from ..recipes.engines import ENGINES
 
-    if perform_auto_ml:
-        raise InvalidInputException(
-            "performAutoML is not supported by personalize-mock (AWS's AutoML only chose among the retired "
-            "HRNN recipes); pass a recipeArn.")
-    if not recipe_arn:
-        raise InvalidInputException("A recipeArn is required when performAutoML is false.")
-    recipe = catalog.recipe_by_arn(recipe_arn)
-    if recipe is None:
-        raise ResourceNotFoundException(f"Resource {recipe_arn} does not exist.")
-    if recipe.domain:
-        raise InvalidInputException(
-            f"Recipe {recipe_arn} is a {recipe.domain} use case: use CreateRecommender, not CreateSolution.")
-    if recipe.engine not in ENGINES:
-        raise InvalidInputException(f"Recipe {recipe.name} cannot be trained by personalize-mock yet.")
-    if perform_hpo and not recipe.supports_hpo:
-        raise InvalidInputException(f"Recipe {recipe.name} does not support hyperparameter optimization.")
-    if perform_incremental_update and recipe.name != "aws-semantic-similarity":
-        raise InvalidInputException("performIncrementalUpdate is only supported by the Semantic-Similarity recipe.")
+    if bool(perform_auto_ml) == bool(recipe_arn):
+        raise InvalidInputException("Give exactly one of recipeArn and performAutoML=true.")
+    recipe = None
+    if recipe_arn:
+        recipe = catalog.recipe_by_arn(recipe_arn)
+        if recipe is None:
+            raise ResourceNotFoundException(f"Resource {recipe_arn} does not exist.")
+        if recipe.domain:
+            raise InvalidInputException(
+                f"Recipe {recipe_arn} is a {recipe.domain} use case: use CreateRecommender, not CreateSolution.")
+        if recipe.engine not in ENGINES:
+            raise InvalidInputException(f"Recipe {recipe.name} cannot be trained by personalize-mock yet.")
+        if perform_hpo and not recipe.supports_hpo:
+            raise InvalidInputException(f"Recipe {recipe.name} does not support hyperparameter optimization.")
+        if perform_incremental_update and not recipe.supports_incremental_update:
+            raise InvalidInputException(f"performIncrementalUpdate is not supported by recipe {recipe.name}.")
 
     config = dict(solution_config or {})
     try:
-        catalog.hyperparameters_for(recipe, config.get("algorithmHyperParameters") or {},
-                                    config.get("featureTransformationParameters") or {})
+        if recipe is not None:
+            catalog.hyperparameters_for(recipe, config.get("algorithmHyperParameters") or {},
+                                        config.get("featureTransformationParameters") or {})
+            if perform_hpo:
+                hpo_config = config.get("hpoConfig") or {}
+                catalog.hpo_search_space(recipe, hpo_config.get("algorithmHyperParameterRanges"),
+                                         config.get("algorithmHyperParameters"))
+                catalog.hpo_resource_config(recipe, hpo_config.get("hpoResourceConfig"))
+        else:
+            for arn in (config.get("autoMLConfig") or {}).get("recipeList") or []:
+                candidate = catalog.recipe_by_arn(arn)
+                if candidate is None or candidate.recipe_type != "USER_PERSONALIZATION" or candidate.domain \
+                        or candidate.engine not in ENGINES:
+                    raise ValueError(f"autoMLConfig.recipeList: {arn} is not a trainable USER_PERSONALIZATION recipe.")
     except ValueError as error:
         raise InvalidInputException(str(error)) from None
     if config.get("eventValueThreshold") is not None:
@@ -50,33 +61,34 @@ def solution_settings(*, recipe_arn: str | None, perform_hpo: bool | None, perfo
                 f"eventValueThreshold must be a number, got {config['eventValueThreshold']!r}.") from None
     auto_training = True if perform_auto_training is None else perform_auto_training
     if auto_training:
-        schedule = (config.get("autoTrainingConfig") or {}).get("schedulingExpression") or DEFAULT_SCHEDULE
-        match = _SCHEDULE.fullmatch(schedule)
-        if not match or not 1 <= int(match.group(1)) <= 30:
-            raise InvalidInputException(
-                f"schedulingExpression must be rate(N day) or rate(N days) with N from 1 to 30, got {schedule!r}.")
-        config["autoTrainingConfig"] = {"schedulingExpression": schedule}
+        config["autoTrainingConfig"] = {"schedulingExpression": _schedule(config.get("autoTrainingConfig"))}
     return {
         "recipe": recipe,
-        "performHPO": bool(perform_hpo),
-        "performAutoML": False,
+        # AutoML tunes its candidates: AWS documents performHPO as implied by performAutoML.
+        "performHPO": bool(perform_hpo or perform_auto_ml),
+        "performAutoML": bool(perform_auto_ml),
         "performAutoTraining": auto_training,
-        "performIncrementalUpdate": bool(perform_incremental_update),
+        "performIncrementalUpdate": bool(perform_incremental_update if perform_incremental_update is not None
+                                         else recipe is not None and recipe.supports_incremental_update),
         "eventType": event_type,
         "solutionConfig": config,
     }
 
 
-def check_training_mode(solution: Any, mode: str) -> None:
+def check_training_mode(solution: Any, mode: str) -> Any:
+    """The base version an UPDATE refreshes (None for FULL)."""
     if mode == "AUTOTRAIN":
         raise InvalidInputException("trainingMode AUTOTRAIN is reserved for automatic training.")
-    if mode == "UPDATE":
-        if not solution.recipe.supports_update_training_mode:
-            raise InvalidInputException(
-                f"trainingMode UPDATE is not supported by recipe {solution.recipe.name}; use FULL.")
-        if not any(v.training_mode == "FULL" and not v.is_gone and v.status == "ACTIVE" for v in solution.versions):
-            raise InvalidInputException(
-                "trainingMode UPDATE needs an ACTIVE solution version trained with trainingMode FULL.")
+    if mode != "UPDATE":
+        return None
+    full = [v for v in solution.versions if v.training_mode == "FULL" and not v.is_gone and v.status == "ACTIVE"]
+    recipe = full[-1].recipe if full else solution.recipe
+    if recipe is not None and not recipe.supports_update_training_mode:
+        raise InvalidInputException(f"trainingMode UPDATE is not supported by recipe {recipe.name}; use FULL.")
+    if not full:
+        raise InvalidInputException(
+            "trainingMode UPDATE needs an ACTIVE solution version trained with trainingMode FULL.")
+    return full[-1]
 
 
 def _check_exploration(config: dict) -> None:
@@ -103,9 +115,46 @@ def check_campaign_config(solution_version_arn: str, config: dict) -> None:
 
 def check_servable(version: Any, config: dict) -> None:
     """What a campaign can deploy: real-time recipes only, exploration only where it exists."""
-    recipe = version.solution.recipe
+    recipe = version.recipe
     if recipe.recipe_type == "USER_SEGMENTATION":
         raise InvalidInputException(
             f"Solution versions trained with {recipe.name} serve batch segment jobs only, not campaigns.")
     if config.get("itemExplorationConfig") and recipe.recipe_type != "USER_PERSONALIZATION":
         raise InvalidInputException(f"itemExplorationConfig is not supported by recipe {recipe.name}.")
+
+
+def _schedule(auto_training_config: dict | None) -> str:
+    schedule = (auto_training_config or {}).get("schedulingExpression") or DEFAULT_SCHEDULE
+    match = _SCHEDULE.fullmatch(schedule)
+    if not match or not 1 <= int(match.group(1)) <= 30:
+        raise InvalidInputException(
+            f"schedulingExpression must be rate(N day) or rate(N days) with N from 1 to 30, got {schedule!r}.")
+    return schedule
+
+
+def solution_update(solution: Any, perform_auto_training: bool | None, perform_incremental_update: bool | None,
+                    update_config: dict) -> dict[str, Any]:
+    """UpdateSolution's changes, checked: what latestSolutionUpdate reports and then applies."""
+    auto = solution.perform_auto_training if perform_auto_training is None else perform_auto_training
+    incremental = solution.perform_incremental_update if perform_incremental_update is None \
+        else perform_incremental_update
+    if incremental and not (solution.recipe is not None and solution.recipe.supports_incremental_update):
+        raise InvalidInputException("performIncrementalUpdate is only supported by the Semantic-Similarity recipe.")
+    config: dict[str, Any] = {}
+    if auto:
+        current = update_config.get("autoTrainingConfig") or solution.solution_config.get("autoTrainingConfig")
+        config["autoTrainingConfig"] = {"schedulingExpression": _schedule(current)}
+    if "eventsConfig" in update_config:
+        config["eventsConfig"] = update_config["eventsConfig"]
+    return {"solutionUpdateConfig": config, "performAutoTraining": auto, "performIncrementalUpdate": incremental}
+
+
+def next_automatic_training(solution: Any, versions: list[Any]) -> datetime | None:
+    """When the next automatic version is due: an hour after the solution was created if no
+    version exists yet, else one schedule interval after the latest version."""
+    if not solution.perform_auto_training:
+        return None
+    days = int(_SCHEDULE.fullmatch(_schedule(solution.solution_config.get("autoTrainingConfig"))).group(1))
+    if not versions:
+        return solution.created + timedelta(hours=1)
+    return versions[-1].created + timedelta(days=days)

@@ -7,6 +7,7 @@ from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend
 
+from ..control.lifecycle import now
 from ..protocol.errors import InvalidInputException, ResourceInUseException, ResourceNotFoundException
 
 
@@ -36,6 +37,7 @@ class PersonalizeEventsBackend(BaseBackend):
     @staticmethod
     def _put(dataset: Any, rows: list[dict]) -> None:
         dataset.records.put(rows)
+        dataset.data_updated = now()
 
     def _records(self, dataset_arn: str, dataset_type: str, id_field: str, id_member: str,
                  records: list[dict]) -> dict:

@@ -33,7 +33,7 @@ def run_batch_inference(backend: Any, job: Any) -> None:
     """Runs on a worker thread. A line that cannot be answered gets an error entry; the job only
     fails when its input or output location does."""
     version = job.version
-    recipe = version.solution.recipe
+    recipe = version.recipe
     settings = job.settings
     k = settings["numResults"]
     source = settings["jobInput"]["s3DataSource"]["path"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..control.lifecycle import JobFailure
+from ..control.lifecycle import JobFailure, now
 from . import s3io
 
 
@@ -22,6 +22,7 @@ def import_dataset(backend: Any, job: Any) -> None:
     except ImportFailure as failure:  # its reason already says which dataset, file, row and column
         raise JobFailure(str(failure)) from None
     dataset.records.import_bulk(frame, job.import_mode)
+    dataset.data_updated = now()
 
 
 def export_dataset(backend: Any, job: Any) -> None:

@@ -1,5 +1,5 @@
 """Training a solution version: the dataset group's data -> TrainingData -> an engine's model and
-its offline metrics on the held-out split."""
+its offline metrics on the held-out split, with HPO and AutoML when the solution asks for them."""
 from __future__ import annotations
 
 import time
@@ -9,17 +9,20 @@ from ..control.lifecycle import JobFailure
 
 # One seed for every training: the same data and settings always give the same model.
 TRAINING_SEED = 42
+# AutoML's default objective and candidates (AWS's AutoML chose among user-personalization recipes).
+AUTOML_DEFAULT_METRIC = "precision_at_25"
 
 
-def build_training_data(backend: Any, solution: Any):
+def build_training_data(backend: Any, group: Any, solution_config: dict, *, event_type: str | None = None,
+                        recipe: Any = None):
     from ..data import TrainingDataError, check_training_minimums
     from ..data import build_training_data as build
 
-    datasets = backend.datasets_of(solution.group)
+    datasets = backend.datasets_of(group)
     interactions = datasets.get("INTERACTIONS")
     if interactions is None:
         raise JobFailure("Create failed. The dataset group has no Interactions dataset.")
-    config = solution.solution_config
+    config = solution_config or {}
     threshold = config.get("eventValueThreshold")
     columns = config.get("trainingDataConfig") or {}
     items, users = datasets.get("ITEMS"), datasets.get("USERS")
@@ -28,34 +31,121 @@ def build_training_data(backend: Any, solution: Any):
             interactions.records,
             items.records if items is not None else None,
             users.records if users is not None else None,
-            event_type=solution.event_type,
+            event_type=event_type,
             event_value_threshold=float(threshold) if threshold is not None else None,
             excluded_columns=columns.get("excludedDatasetColumns"),
             included_columns=columns.get("includedDatasetColumns"),
             event_parameters=(config.get("eventsConfig") or {}).get("eventParametersList"),
         )
-        check_training_minimums(data)
+        if recipe is None or recipe.runtime_api != "actions":  # Next-Best-Action has no minimum
+            check_training_minimums(data, event_type=event_type)
     except TrainingDataError as error:
         raise JobFailure(str(error)) from None
+    if recipe is not None and recipe.runtime_api == "actions":
+        data = _with_actions(data, datasets)
     return data
+
+
+def _with_actions(data: Any, datasets: dict) -> Any:
+    from dataclasses import replace
+
+    from ..data.actions import build_action_data
+
+    actions, interactions = datasets.get("ACTIONS"), datasets.get("ACTION_INTERACTIONS")
+    if actions is None:
+        raise JobFailure("Create failed. Next-Best-Action needs an Actions dataset in the dataset group.")
+    return replace(data, actions=build_action_data(actions.records,
+                                                   interactions.records if interactions is not None else None))
+
+
+def fit_and_evaluate(recipe: Any, data: Any, hyperparameters: dict[str, str]) -> tuple[Any, dict[str, float]]:
+    """The served model and its metrics; engines with their own evaluation (segmentation,
+    trending, actions) provide train_and_evaluate themselves."""
+    from ..recipes.engines import get_engine
+    from ..recipes.evaluation import train_and_evaluate
+
+    engine = get_engine(recipe.engine)
+    try:
+        if hasattr(engine, "train_and_evaluate"):
+            return engine.train_and_evaluate(data, hyperparameters, TRAINING_SEED)
+        return train_and_evaluate(engine, data, hyperparameters, TRAINING_SEED)
+    except ValueError as error:  # an engine's statement that the data cannot train this recipe
+        raise JobFailure(f"Create failed. {error}") from None
+
+
+def split_score(recipe: Any, data: Any, hyperparameters: dict[str, str], parts: Any) -> dict[str, float]:
+    """Metrics of one candidate on a fixed held-out split (HPO trials, AutoML candidates)."""
+    from ..recipes.engines import get_engine
+    from ..recipes.evaluation import evaluate
+
+    model = get_engine(recipe.engine).fit(parts.train, hyperparameters, TRAINING_SEED)
+    return evaluate(model, parts)
+
+
+def tune(recipe: Any, data: Any, config: dict, base: dict[str, str]) -> tuple[dict[str, str], dict]:
+    """HPO: the best hyperparameters within the budget, and tunedHPOParams."""
+    from ..recipes import catalog, hpo
+    from ..recipes.evaluation import split
+
+    hpo_config = config.get("hpoConfig") or {}
+    space = catalog.hpo_search_space(recipe, hpo_config.get("algorithmHyperParameterRanges"),
+                                     config.get("algorithmHyperParameters"))
+    budget = catalog.hpo_resource_config(recipe, hpo_config.get("hpoResourceConfig"))
+    objective = (hpo_config.get("hpoObjective") or {}).get("metricName") or hpo.DEFAULT_OBJECTIVE
+    parts = split(data, TRAINING_SEED)
+    best, _ = hpo.search(lambda c: split_score(recipe, data, c, parts), space, base,
+                         budget["maxNumberOfTrainingJobs"], TRAINING_SEED, objective)
+    return best.hyperparameters, {"algorithmHyperParameters": hpo.tuned_values(best, space)}
+
+
+def choose_recipe(backend: Any, solution: Any, data: Any) -> Any:
+    """AutoML: train every candidate recipe on the same split and keep the best on the metric."""
+    from ..recipes import catalog
+    from ..recipes.evaluation import split
+
+    auto_ml = solution.solution_config.get("autoMLConfig") or {}
+    metric = auto_ml.get("metricName") or AUTOML_DEFAULT_METRIC
+    candidates = [catalog.recipe_by_arn(arn) for arn in auto_ml.get("recipeList") or []] or automl_defaults()
+    parts = split(data, TRAINING_SEED)
+    scored = []
+    for recipe in candidates:
+        hyperparameters = catalog.hyperparameters_for(recipe)
+        scored.append((split_score(recipe, data, hyperparameters, parts).get(metric, 0.0), recipe))
+    best = max(scored, key=lambda pair: pair[0])[1]  # max keeps the first of equals: list order breaks ties
+    solution.auto_ml_result = {"bestRecipeArn": best.arn}
+    return best
+
+
+def automl_defaults() -> list[Any]:
+    from ..recipes import catalog
+    from ..recipes.engines import ENGINES
+
+    return [r for r in catalog.list_recipes() if r.recipe_type == "USER_PERSONALIZATION"
+            and r.engine in ENGINES and not r.domain]
 
 
 def train_solution_version(backend: Any, version: Any) -> None:
     """Runs on a worker thread; the outcome lands on the version only if nobody stopped it."""
     from ..recipes import catalog
-    from ..recipes.engines import get_engine
-    from ..recipes.evaluation import train_and_evaluate
 
     solution = version.solution
-    recipe = solution.recipe
     started = time.perf_counter()
-    data = build_training_data(backend, solution)
     config = solution.solution_config
+    data = build_training_data(backend, solution.group, config, event_type=solution.event_type,
+                               recipe=solution.recipe)
+    recipe = choose_recipe(backend, solution, data) if solution.perform_auto_ml else solution.recipe
+    version.recipe = recipe
     hyperparameters = catalog.hyperparameters_for(recipe, config.get("algorithmHyperParameters") or {},
                                                   config.get("featureTransformationParameters") or {})
-    model, metrics = train_and_evaluate(get_engine(recipe.engine), data, hyperparameters, TRAINING_SEED)
+    base = version.base_version
+    if base is not None and base.tuned_hyperparameters:
+        hyperparameters = dict(base.tuned_hyperparameters)  # UPDATE keeps the tuned settings of its base
+    elif (solution.perform_hpo or solution.perform_auto_ml) and recipe.supports_hpo:
+        hyperparameters, version.tuned_hpo_params = tune(recipe, data, config, hyperparameters)
+    model, metrics = fit_and_evaluate(recipe, data, hyperparameters)
     if version.stop_requested:
         return
+    version.tuned_hyperparameters = hyperparameters
     version.model = model
     version.metrics = metrics
     version.training_hours = round((time.perf_counter() - started) / 3600.0, 6)

@@ -96,7 +96,7 @@ class PersonalizeRuntimeBackend(BaseBackend):
             raise InvalidInputException(f"numResults must be at most {limit}, got {k}.")
         campaign = self._campaign(campaign_arn)
         self._reject_filters(filter_arn, promotions)
-        recipe = campaign.version.solution.recipe
+        recipe = campaign.version.recipe
         if recipe.recipe_type == "PERSONALIZED_RANKING":
             raise InvalidInputException(
                 f"Campaign {campaign_arn} serves a PERSONALIZED_RANKING recipe: call GetPersonalizedRanking.")
@@ -120,7 +120,7 @@ class PersonalizeRuntimeBackend(BaseBackend):
             raise InvalidInputException(f"inputList may hold at most {limit} items, got {len(input_list)}.")
         campaign = self._campaign(campaign_arn)
         self._reject_filters(filter_arn)
-        recipe = campaign.version.solution.recipe
+        recipe = campaign.version.recipe
         if recipe.recipe_type != "PERSONALIZED_RANKING":
             raise InvalidInputException(
                 f"Campaign {campaign_arn} serves recipe {recipe.name}; GetPersonalizedRanking needs a "
