@@ -31,8 +31,6 @@ NOT_YET = {
         "CreateFilter", "DescribeFilter", "ListFilters", "DeleteFilter",
         "CreateMetricAttribution", "DescribeMetricAttribution", "ListMetricAttributions",
         "ListMetricAttributionMetrics", "UpdateMetricAttribution", "DeleteMetricAttribution",
-        "CreateRecommender", "DescribeRecommender", "ListRecommenders", "UpdateRecommender",
-        "StartRecommender", "StopRecommender", "DeleteRecommender",
     },
     "personalize-runtime": {"GetActionRecommendations"},
     "personalize-events": set(),

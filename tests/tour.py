@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 from moto.moto_api import state_manager
 
+from personalize_mock import demo, synthetic
 from workflow import BUCKET, ITEMS_SCHEMA, Outcome
 
 ACTIONS_SCHEMA = {
@@ -129,3 +130,30 @@ def tour(clients: dict, out: Outcome) -> None:
          "timestamp": datetime.now(timezone.utc)}])
 
     personalize.delete_event_tracker(eventTrackerArn=tracker["eventTrackerArn"])
+
+    # A domain dataset group and a recommender through its whole life.
+    shop = personalize.create_dataset_group(name="tour-shop", domain="ECOMMERCE")["datasetGroupArn"]
+    schema = dict(json.loads(demo.avro_schema("INTERACTIONS")))
+    schema["fields"] = [f for f in schema["fields"] if f["name"] != "EVENT_VALUE"]
+    schema_arn = personalize.create_schema(name="tour-shop", schema=json.dumps(schema), domain="ECOMMERCE")["schemaArn"]
+    shop_dataset = personalize.create_dataset(name="tour-shop", schemaArn=schema_arn, datasetGroupArn=shop,
+                                              datasetType="Interactions")["datasetArn"]
+    frame = out.data["interactions"][["USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE"]].copy()
+    frame["EVENT_TYPE"] = frame["EVENT_TYPE"].map({"click": "View", "purchase": "Purchase"})
+    s3.put_object(Bucket=BUCKET, Key="shop/interactions.csv", Body=synthetic.to_csv_bytes(frame))
+    shop_import = personalize.create_dataset_import_job(
+        jobName="tour-shop", datasetArn=shop_dataset,
+        dataSource={"dataLocation": f"s3://{BUCKET}/shop/interactions.csv"})["datasetImportJobArn"]
+    assert personalize.describe_dataset_import_job(
+        datasetImportJobArn=shop_import)["datasetImportJob"]["status"] == "ACTIVE"
+    recommender = personalize.create_recommender(
+        name="tour-most-viewed", datasetGroupArn=shop,
+        recipeArn="arn:aws:personalize:::recipe/aws-ecomm-popular-items-by-views")["recommenderArn"]
+    personalize.describe_recommender(recommenderArn=recommender)
+    personalize.list_recommenders(datasetGroupArn=shop)
+    runtime.get_recommendations(recommenderArn=recommender, userId="someone", numResults=3)
+    personalize.update_recommender(recommenderArn=recommender,
+                                   recommenderConfig={"minRecommendationRequestsPerSecond": 2})
+    personalize.stop_recommender(recommenderArn=recommender)
+    personalize.start_recommender(recommenderArn=recommender)
+    personalize.delete_recommender(recommenderArn=recommender)

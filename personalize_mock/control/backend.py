@@ -35,6 +35,8 @@ from .resources import (
     BatchInferenceJob,
     Campaign,
     CampaignUpdate,
+    Recommender,
+    RecommenderUpdate,
     SolutionUpdate,
     DataDeletionJob,
     Dataset,
@@ -56,6 +58,7 @@ QUOTA_IMPORTS_IN_PROGRESS = 5
 QUOTA_SOLUTIONS_PER_GROUP = 10
 QUOTA_VERSIONS_IN_PROGRESS = 20
 QUOTA_CAMPAIGNS_PER_GROUP = 5
+QUOTA_RECOMMENDERS_PER_GROUP = 5
 QUOTA_SCHEMAS = 500
 QUOTA_BATCH_JOBS_IN_PROGRESS = 5
 QUOTA_PENDING_DELETIONS_PER_GROUP = 5
@@ -246,7 +249,8 @@ class PersonalizeBackend(BaseBackend):
 
     def delete_dataset_group(self, dataset_group_arn: str) -> dict:
         group = self.get("dataset_group", dataset_group_arn)
-        for kind, what in (("dataset", "datasets"), ("event_tracker", "event trackers"), ("solution", "solutions")):
+        for kind, what in (("dataset", "datasets"), ("event_tracker", "event trackers"), ("solution", "solutions"),
+                           ("recommender", "recommenders")):
             if any(r.group is group for r in self._live(kind)):
                 raise ResourceInUseException(
                     f"Cannot delete dataset group {group.arn}: it still has {what}. Delete them first.")
@@ -820,6 +824,98 @@ class PersonalizeBackend(BaseBackend):
 
     def campaigns_of(self, group: DatasetGroup) -> Iterable[Campaign]:
         return [c for c in self._live("campaign") if c.version.solution.group is group]
+
+    def recommenders_of(self, group: DatasetGroup) -> Iterable[Recommender]:
+        return [r for r in self._live("recommender") if r.group is group]
+
+    # ------------------------------------------------------------------ recommenders
+
+    def create_recommender(self, name: str, dataset_group_arn: str, recipe_arn: str,
+                           recommender_config: dict | None = None, tags: list[dict] | None = None) -> dict:
+        group = self.get("dataset_group", dataset_group_arn)
+        recipe = rules.use_case(recipe_arn, group)
+        config = dict(recommender_config or {})
+        rules.check_recommender_config(recipe, config)
+        self._require_active(group, "Dataset group")
+        if len(self.recommenders_of(group)) >= QUOTA_RECOMMENDERS_PER_GROUP:
+            raise LimitExceededException(
+                f"Cannot create a recommender. More than {QUOTA_RECOMMENDERS_PER_GROUP} recommenders exist in "
+                f"dataset group {group.arn}.")
+        recommender = Recommender(self.arn(f"recommender/{name}"), name, group, recipe, config)
+        self._add("recommender", recommender, tags, "Recommender")
+        recommender.run(self.executor, lambda: training.train_recommender(self, recommender))
+        return {"recommenderArn": recommender.arn}
+
+    def describe_recommender(self, recommender_arn: str) -> dict:
+        recommender = self.get("recommender", recommender_arn)
+        if recommender.latest_update is not None:
+            recommender.latest_update.advance()
+        self._apply_recommender_update(recommender)
+        return {"recommender": self._describe("recommender", recommender_arn)}
+
+    def list_recommenders(self, dataset_group_arn: str | None = None, next_token: str | None = None,
+                          max_results: int | None = None) -> dict:
+        return self._list("recommender", "recommenders", next_token, max_results,
+                          lambda r: dataset_group_arn is None or r.group.arn == dataset_group_arn,
+                          scope=dataset_group_arn)
+
+    def update_recommender(self, recommender_arn: str, recommender_config: dict) -> dict:
+        recommender = self.get("recommender", recommender_arn)
+        self._apply_recommender_update(recommender)
+        self._require_active(recommender, "Recommender")
+        if recommender.latest_update is not None and recommender.latest_update.running:
+            raise ResourceInUseException(f"Recommender {recommender_arn} already has an update in progress.")
+        if recommender_config.get("enableMetadataWithRecommendations") and \
+                recommender.recommender_config.get("enableMetadataWithRecommendations"):
+            raise InvalidInputException(
+                f"Recommender {recommender_arn} already returns metadata with recommendations.")
+        config = {**recommender.recommender_config, **recommender_config}
+        rules.check_recommender_config(recommender.recipe, config)
+        recommender.latest_update = RecommenderUpdate({"recommenderConfig": config})
+        return {"recommenderArn": recommender.arn}
+
+    @staticmethod
+    def _apply_recommender_update(recommender: Recommender) -> None:
+        update = recommender.latest_update
+        if update is not None and not update.applied and update.status == "ACTIVE":
+            recommender.recommender_config = update.changes["recommenderConfig"]
+            update.applied = True
+
+    def stop_recommender(self, recommender_arn: str) -> dict:
+        recommender = self.get("recommender", recommender_arn)
+        status = recommender.status
+        if status != "ACTIVE":
+            raise ResourceInUseException(f"Recommender {recommender_arn} can only be stopped when ACTIVE "
+                                         f"(status: {status}).")
+        recommender.enter("stop")
+        return {"recommenderArn": recommender.arn}
+
+    def start_recommender(self, recommender_arn: str) -> dict:
+        recommender = self.get("recommender", recommender_arn)
+        status = recommender.status
+        if status != "INACTIVE":
+            raise ResourceInUseException(f"Recommender {recommender_arn} can only be started when INACTIVE "
+                                         f"(status: {status}).")
+        recommender.enter("start")
+        return {"recommenderArn": recommender.arn}
+
+    def delete_recommender(self, recommender_arn: str) -> dict:
+        recommender = self.get("recommender", recommender_arn)
+        if recommender.phase == "delete":
+            raise ResourceInUseException(f"Recommender {recommender_arn} is already being deleted.")
+        status = recommender.status
+        if status in ("CREATE PENDING", "CREATE IN_PROGRESS"):
+            raise ResourceInUseException(f"Recommender {recommender_arn} cannot be deleted while {status}.")
+        self._delete(recommender)
+        return {}
+
+    def serving_recommender(self, recommender_arn: str) -> Recommender:
+        recommender = self.get("recommender", recommender_arn)
+        self._apply_recommender_update(recommender)
+        status = recommender.status
+        if status != "ACTIVE":
+            raise InvalidInputException(f"Recommender {recommender_arn} is not ACTIVE (status: {status}).")
+        return recommender
 
 
 personalize_backends = BackendDict(PersonalizeBackend, "personalize")

@@ -291,6 +291,10 @@ class SolutionUpdate(Update):
     KIND = "solution_update"
 
 
+class RecommenderUpdate(Update):
+    KIND = "recommender_update"
+
+
 class EventTracker(Resource):
     KIND = "event_tracker"
     ARN_MEMBER = "eventTrackerArn"
@@ -308,6 +312,42 @@ class EventTracker(Resource):
             "trackingId": self.tracking_id,
             "datasetGroupArn": self.group.arn,
         }
+
+
+class Recommender(Resource):
+    """A domain use case, trained and served as one resource."""
+
+    KIND = "recommender"
+    ARN_MEMBER = "recommenderArn"
+    CHAINS = {
+        "create": CREATE,
+        "delete": DELETE,
+        "stop": ("STOP PENDING", "STOP IN_PROGRESS", "INACTIVE"),
+        "start": ("START PENDING", "START IN_PROGRESS", "ACTIVE"),
+    }
+
+    def __init__(self, arn: str, name: str, group: DatasetGroup, recipe: Any, config: dict[str, Any]):
+        super().__init__(arn, name)
+        self.group = group
+        self.recipe = recipe
+        self.recommender_config = config
+        self.latest_update: Update | None = None
+        self.model: Any = None
+        self.metrics: dict[str, float] | None = None
+        self.excluded: dict[str, set[str]] = {}  # the use case's built-in exclusion, per user
+
+    def view(self) -> dict[str, Any]:
+        view = {
+            **super().view(),
+            "datasetGroupArn": self.group.arn,
+            "recipeArn": self.recipe.arn,
+            "recommenderConfig": self.recommender_config,
+            "latestRecommenderUpdate": self.latest_update.view() if self.latest_update is not None else None,
+        }
+        # Absent while the recommender is being created or deleted (model documentation).
+        if self.phase != "delete" and not view["status"].startswith("CREATE"):
+            view["modelMetrics"] = self.metrics
+        return view
 
 
 class BatchInferenceJob(Resource):
@@ -363,10 +403,10 @@ class DataDeletionJob(Resource):
 
 ALL_KINDS = [
     "dataset_group", "dataset", "dataset_import_job", "solution", "solution_version", "campaign",
-    "campaign_update", "solution_update", "event_tracker", "batch_inference_job", "dataset_export_job", "data_deletion_job",
+    "campaign_update", "solution_update", "recommender", "recommender_update", "event_tracker", "batch_inference_job", "dataset_export_job", "data_deletion_job",
 ]
 
 __all__ = [
-    "ALL_KINDS", "BatchInferenceJob", "DataDeletionJob", "DatasetExportJob", "Campaign", "CampaignUpdate", "SolutionUpdate", "Update", "Dataset", "DatasetGroup", "DatasetImportJob", "EventTracker",
+    "ALL_KINDS", "BatchInferenceJob", "DataDeletionJob", "DatasetExportJob", "Campaign", "CampaignUpdate", "Recommender", "RecommenderUpdate", "SolutionUpdate", "Update", "Dataset", "DatasetGroup", "DatasetImportJob", "EventTracker",
     "GONE", "Resource", "Schema", "Solution", "SolutionVersion",
 ]

@@ -158,3 +158,30 @@ def next_automatic_training(solution: Any, versions: list[Any]) -> datetime | No
     if not versions:
         return solution.created + timedelta(hours=1)
     return versions[-1].created + timedelta(days=days)
+
+
+def use_case(recipe_arn: str, group: Any) -> Any:
+    """The domain use-case recipe a recommender may use in this dataset group."""
+    from ..recipes import catalog
+    from ..recipes.engines import ENGINES
+
+    recipe = catalog.recipe_by_arn(recipe_arn)
+    if recipe is None:
+        raise ResourceNotFoundException(f"Resource {recipe_arn} does not exist.")
+    if not group.domain:
+        raise InvalidInputException(f"Dataset group {group.arn} has no domain: recommenders need an ECOMMERCE "
+                                    "or VIDEO_ON_DEMAND dataset group.")
+    if recipe.domain != group.domain:
+        raise InvalidInputException(f"Recipe {recipe.name} is not a {group.domain} use case.")
+    if recipe.engine not in ENGINES:
+        raise InvalidInputException(f"Use case {recipe.name} cannot be trained by personalize-mock yet.")
+    return recipe
+
+
+def check_recommender_config(recipe: Any, config: dict) -> None:
+    if config.get("itemExplorationConfig") and not recipe.supports_item_exploration:
+        raise InvalidInputException(f"itemExplorationConfig is not supported by use case {recipe.name}.")
+    _check_exploration(config)
+    rps = config.get("minRecommendationRequestsPerSecond")
+    if rps is not None and rps < 1:
+        raise InvalidInputException("minRecommendationRequestsPerSecond must be at least 1.")

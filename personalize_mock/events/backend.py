@@ -82,8 +82,14 @@ class PersonalizeEventsBackend(BaseBackend):
         streamed = [Event(user_id=row["USER_ID"], item_id=row["ITEM_ID"], timestamp=float(row["TIMESTAMP"]),
                           event_type=row.get("EVENT_TYPE"), event_value=row.get("EVENT_VALUE"))
                     for row in rows if row.get("ITEM_ID")]
-        for campaign in self.control.campaigns_of(tracker.group):
-            model = campaign.version.model
+        models = [c.version.model for c in self.control.campaigns_of(tracker.group)]
+        for recommender in self.control.recommenders_of(tracker.group):
+            models.append(recommender.model)
+            excluded = (recommender.recipe.exclude_event_type or "").lower()
+            for event in streamed:
+                if excluded and (event.event_type or "").lower() == excluded:
+                    recommender.excluded.setdefault(event.user_id, set()).add(event.item_id)
+        for model in models:
             if model is not None and streamed:
                 model.update(streamed)
         return {}

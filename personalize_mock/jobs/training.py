@@ -149,3 +149,29 @@ def train_solution_version(backend: Any, version: Any) -> None:
     version.model = model
     version.metrics = metrics
     version.training_hours = round((time.perf_counter() - started) / 3600.0, 6)
+
+
+def train_recommender(backend: Any, recommender: Any) -> None:
+    """A use case: its event type filters the training data, its engine learns, and its built-in
+    exclusion (items the user already bought or watched) is gathered per user."""
+    from ..recipes import catalog
+
+    recipe = recommender.recipe
+    columns = recommender.recommender_config.get("trainingDataConfig") or {}
+    data = build_training_data(backend, recommender.group, {"trainingDataConfig": columns},
+                               event_type=recipe.event_type, recipe=recipe)
+    model, metrics = fit_and_evaluate(recipe, data, catalog.hyperparameters_for(recipe))
+    recommender.excluded = excluded_items(backend, recommender)
+    recommender.model, recommender.metrics = model, metrics
+
+
+def excluded_items(backend: Any, recommender: Any) -> dict[str, set[str]]:
+    event_type = recommender.recipe.exclude_event_type
+    interactions = backend.datasets_of(recommender.group).get("INTERACTIONS")
+    if not event_type or interactions is None:
+        return {}
+    frame = interactions.records.frame()
+    if "EVENT_TYPE" not in frame.columns:
+        return {}
+    rows = frame[frame["EVENT_TYPE"].astype(str).str.lower() == event_type.lower()]
+    return {user: set(items) for user, items in rows.groupby("USER_ID")["ITEM_ID"]}

@@ -3,6 +3,7 @@ account and region."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend
@@ -34,8 +35,16 @@ class PersonalizeRuntimeBackend(BaseBackend):
 
     # ------------------------------------------------------------------ shared checks
 
-    def _campaign(self, campaign_arn: str):
-        return self.control.serving_campaign(campaign_arn)
+    def _deployment(self, campaign_arn: str | None, recommender_arn: str | None) -> "Deployment":
+        """What answers: a campaign's solution version, or a recommender."""
+        if campaign_arn:
+            campaign = self.control.serving_campaign(campaign_arn)
+            version = campaign.version
+            return Deployment(campaign.arn, version.recipe, version.model, campaign.campaign_config,
+                              version.solution.group, {}, "Campaign")
+        recommender = self.control.serving_recommender(recommender_arn)
+        return Deployment(recommender.arn, recommender.recipe, recommender.model, recommender.recommender_config,
+                          recommender.group, recommender.excluded, "Recommender")
 
     def _reject_filters(self, filter_arn: str | None, promotions: list | None = None) -> None:
         # No CreateFilter yet, so no filter ARN can name an existing filter.
@@ -43,18 +52,18 @@ class PersonalizeRuntimeBackend(BaseBackend):
             if arn:
                 raise ResourceNotFoundException(f"Resource {arn} does not exist.")
 
-    def _metadata(self, campaign: Any, columns: dict | None, item_ids: list[str]) -> dict[str, dict] | None:
+    def _metadata(self, deployment: "Deployment", columns: dict | None, item_ids: list[str]) -> dict[str, dict] | None:
         """Item metadata columns for the response: keys lower-cased, values strings (as AWS)."""
         if not columns:
             return None
-        if not campaign.campaign_config.get("enableMetadataWithRecommendations"):
-            raise InvalidInputException(
-                f"Campaign {campaign.arn} does not return metadata: enable enableMetadataWithRecommendations.")
+        if not deployment.config.get("enableMetadataWithRecommendations"):
+            raise InvalidInputException(f"{deployment.kind} {deployment.arn} does not return metadata: "
+                                        "enable enableMetadataWithRecommendations.")
         unknown_keys = set(columns) - {"ITEMS"}
         if unknown_keys:
             raise InvalidInputException(f"metadataColumns only accepts the key ITEMS, got {sorted(unknown_keys)}.")
         wanted = columns.get("ITEMS") or []
-        items = self.control.datasets_of(campaign.version.solution.group).get("ITEMS")
+        items = self.control.datasets_of(deployment.group).get("ITEMS")
         if items is None:
             raise InvalidInputException("metadataColumns needs an Items dataset in the dataset group.")
         frame = items.records.frame()
@@ -87,29 +96,27 @@ class PersonalizeRuntimeBackend(BaseBackend):
                             promotions: list | None = None, metadata_columns: dict | None = None) -> dict:
         if bool(campaign_arn) == bool(recommender_arn):
             raise InvalidInputException("Exactly one of campaignArn and recommenderArn must be given.")
-        if recommender_arn:
-            # CreateRecommender does not exist yet here, so no recommender ARN can be found.
-            raise ResourceNotFoundException(f"Resource {recommender_arn} does not exist.")
         k = 25 if num_results is None else num_results
         limit = MAX_RESULTS_WITH_METADATA if metadata_columns else MAX_RESULTS
         if k > limit:
             raise InvalidInputException(f"numResults must be at most {limit}, got {k}.")
-        campaign = self._campaign(campaign_arn)
+        deployment = self._deployment(campaign_arn, recommender_arn)
         self._reject_filters(filter_arn, promotions)
-        recipe = campaign.version.recipe
-        if recipe.recipe_type == "PERSONALIZED_RANKING":
-            raise InvalidInputException(
-                f"Campaign {campaign_arn} serves a PERSONALIZED_RANKING recipe: call GetPersonalizedRanking.")
-        if recipe.recipe_type == "RELATED_ITEMS":
-            if not item_id:
-                raise InvalidInputException(f"itemId is required by recipe {recipe.name}.")
-            scored = campaign.version.model.recommend(item_id=item_id, k=k) if k else []
-        else:
-            needs_user = recipe.recipe_type == "USER_PERSONALIZATION" and recipe.engine != "aws-popularity-count"
-            if needs_user and not user_id:
-                raise InvalidInputException(f"userId is required by recipe {recipe.name}.")
-            scored = campaign.version.model.recommend(user_id=user_id, k=k) if k else []
-        metadata = self._metadata(campaign, metadata_columns, [i for i, _ in scored])
+        recipe = deployment.recipe
+        if recipe.runtime_api != "recommend":
+            api = {"rank": "GetPersonalizedRanking", "actions": "GetActionRecommendations",
+                   "segment": "CreateBatchSegmentJob"}[recipe.runtime_api]
+            raise InvalidInputException(f"{deployment.kind} {deployment.arn} serves {recipe.name}: use {api}.")
+        if recipe.requires_item_id and not item_id:
+            raise InvalidInputException(f"itemId is required by {recipe.name}.")
+        if recipe.requires_user_id and not user_id:
+            raise InvalidInputException(f"userId is required by {recipe.name}.")
+        exclude = deployment.excluded.get(user_id, ()) if user_id else ()
+        query = {"item_id": item_id} if recipe.requires_item_id else {"user_id": user_id}
+        scored = deployment.model.recommend(**query, k=k, exclude=exclude) if k else []
+        if not recipe.returns_scores or deployment.kind == "Recommender":  # recommenders return no scores
+            scored = [(item, None) for item, _ in scored]
+        metadata = self._metadata(deployment, metadata_columns, [i for i, _ in scored])
         return {"itemList": self._predicted(scored, metadata), "recommendationId": recommendation_id()}
 
     def get_personalized_ranking(self, campaign_arn: str, input_list: list[str], user_id: str,
@@ -118,16 +125,27 @@ class PersonalizeRuntimeBackend(BaseBackend):
         limit = MAX_RESULTS_WITH_METADATA if metadata_columns else MAX_RESULTS
         if len(input_list) > limit:
             raise InvalidInputException(f"inputList may hold at most {limit} items, got {len(input_list)}.")
-        campaign = self._campaign(campaign_arn)
+        deployment = self._deployment(campaign_arn, None)
         self._reject_filters(filter_arn)
-        recipe = campaign.version.recipe
-        if recipe.recipe_type != "PERSONALIZED_RANKING":
+        recipe = deployment.recipe
+        if recipe.runtime_api != "rank":
             raise InvalidInputException(
                 f"Campaign {campaign_arn} serves recipe {recipe.name}; GetPersonalizedRanking needs a "
                 "PERSONALIZED_RANKING recipe.")
-        ranked = campaign.version.model.rank(user_id=user_id, item_ids=list(dict.fromkeys(input_list)))
-        metadata = self._metadata(campaign, metadata_columns, [i for i, _ in ranked])
+        ranked = deployment.model.rank(user_id=user_id, item_ids=list(dict.fromkeys(input_list)))
+        metadata = self._metadata(deployment, metadata_columns, [i for i, _ in ranked])
         return {"personalizedRanking": self._predicted(ranked, metadata), "recommendationId": recommendation_id()}
+
+
+@dataclass
+class Deployment:
+    arn: str
+    recipe: Any
+    model: Any
+    config: dict
+    group: Any
+    excluded: dict[str, set[str]]
+    kind: str  # "Campaign" | "Recommender", for messages
 
 
 personalizeruntime_backends = BackendDict(PersonalizeRuntimeBackend, "personalize")
