@@ -27,12 +27,11 @@ BACKENDS = {
 
 NOT_YET = {
     "personalize": {
-        "CreateBatchSegmentJob", "DescribeBatchSegmentJob", "ListBatchSegmentJobs",
         "CreateFilter", "DescribeFilter", "ListFilters", "DeleteFilter",
         "CreateMetricAttribution", "DescribeMetricAttribution", "ListMetricAttributions",
         "ListMetricAttributionMetrics", "UpdateMetricAttribution", "DeleteMetricAttribution",
     },
-    "personalize-runtime": {"GetActionRecommendations"},
+    "personalize-runtime": set(),
     "personalize-events": set(),
 }
 

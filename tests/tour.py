@@ -102,6 +102,22 @@ def tour(clients: dict, out: Outcome) -> None:
     personalize.describe_batch_inference_job(batchInferenceJobArn=job)
     personalize.list_batch_inference_jobs(solutionVersionArn=out.arns["version-up"])
 
+    # A segmentation solution and a batch segment job.
+    segments = personalize.create_solution(name="tour-affinity", datasetGroupArn=group,
+                                           recipeArn="arn:aws:personalize:::recipe/aws-item-affinity")["solutionArn"]
+    segment_version = personalize.create_solution_version(solutionArn=segments)["solutionVersionArn"]
+    s3.put_object(Bucket=BUCKET, Key="segments/in/items.json", Body=(json.dumps({"itemId": item}) + "\n").encode())
+    segment_job = personalize.create_batch_segment_job(
+        jobName="tour-segments", solutionVersionArn=segment_version, roleArn=role, numResults=10,
+        jobInput={"s3DataSource": {"path": f"s3://{BUCKET}/segments/in/items.json"}},
+        jobOutput={"s3DataDestination": {"path": f"s3://{BUCKET}/segments/out/"}})["batchSegmentJobArn"]
+    assert personalize.describe_batch_segment_job(
+        batchSegmentJobArn=segment_job)["batchSegmentJob"]["status"] == "ACTIVE"
+    personalize.list_batch_segment_jobs(solutionVersionArn=segment_version)
+    segment_lines = s3.get_object(Bucket=BUCKET, Key="segments/out/items.json.out")["Body"].read().splitlines()
+    assert len(json.loads(segment_lines[0])["output"]["usersList"]) == 10
+    personalize.delete_solution(solutionArn=segments)
+
     # Export and user deletion.
     export = personalize.create_dataset_export_job(
         jobName="tour-export", datasetArn=out.arns["dataset-INTERACTIONS"], roleArn=role, ingestionMode="ALL",
@@ -128,6 +144,23 @@ def tour(clients: dict, out: Outcome) -> None:
     events.put_action_interactions(trackingId=tracking_id, actionInteractions=[
         {"actionId": "upgrade", "userId": "u1", "sessionId": "s1", "eventType": "Taken",
          "timestamp": datetime.now(timezone.utc)}])
+
+    # Next-Best-Action on that group: item interactions, actions and action interactions.
+    schema_arn = personalize.create_schema(name="tour-actions-interactions",
+                                           schema=demo.avro_schema("INTERACTIONS"))["schemaArn"]
+    interactions = personalize.create_dataset(name="tour-actions-interactions", schemaArn=schema_arn,
+                                              datasetGroupArn=actions_group, datasetType="Interactions")["datasetArn"]
+    job = personalize.create_dataset_import_job(
+        jobName="tour-actions-interactions", datasetArn=interactions,
+        dataSource={"dataLocation": f"s3://{BUCKET}/input/interactions.csv"})["datasetImportJobArn"]
+    assert personalize.describe_dataset_import_job(datasetImportJobArn=job)["datasetImportJob"]["status"] == "ACTIVE"
+    nba = personalize.create_solution(name="tour-nba", datasetGroupArn=actions_group,
+                                      recipeArn="arn:aws:personalize:::recipe/aws-next-best-action")["solutionArn"]
+    nba_version = personalize.create_solution_version(solutionArn=nba)["solutionVersionArn"]
+    assert personalize.describe_solution_version(
+        solutionVersionArn=nba_version)["solutionVersion"]["status"] == "ACTIVE"
+    nba_campaign = personalize.create_campaign(name="tour-nba", solutionVersionArn=nba_version)["campaignArn"]
+    runtime.get_action_recommendations(campaignArn=nba_campaign, userId="u1", numResults=3)
 
     personalize.delete_event_tracker(eventTrackerArn=tracker["eventTrackerArn"])
 

@@ -33,6 +33,7 @@ from . import rules
 from .lifecycle import Lifecycle, now
 from .resources import (
     BatchInferenceJob,
+    BatchSegmentJob,
     Campaign,
     CampaignUpdate,
     Recommender,
@@ -819,6 +820,39 @@ class PersonalizeBackend(BaseBackend):
     def list_batch_inference_jobs(self, solution_version_arn: str | None = None, next_token: str | None = None,
                                   max_results: int | None = None) -> dict:
         return self._list("batch_inference_job", "batchInferenceJobs", next_token, max_results,
+                          lambda j: solution_version_arn is None or j.version.arn == solution_version_arn,
+                          scope=solution_version_arn)
+
+    # ------------------------------------------------------------------ batch segment jobs
+
+    def create_batch_segment_job(self, job_name: str, solution_version_arn: str, job_input: dict, job_output: dict,
+                                 role_arn: str, filter_arn: str | None = None, num_results: int | None = None,
+                                 tags: list[dict] | None = None) -> dict:
+        version = self.get("solution_version", solution_version_arn)
+        self._require_active(version, "Solution version")
+        if filter_arn:  # no CreateFilter yet, so no filter ARN can exist
+            raise _not_found(filter_arn)
+        if version.recipe.runtime_api != "segment":
+            raise InvalidInputException(
+                f"Batch segment jobs need a USER_SEGMENTATION solution version; {version.arn} was trained with "
+                f"{version.recipe.name}.")
+        running = [j for j in self._live("batch_segment_job") if j.work_pending]
+        if len(running) >= QUOTA_BATCH_JOBS_IN_PROGRESS:
+            raise LimitExceededException(
+                f"More than {QUOTA_BATCH_JOBS_IN_PROGRESS} resources with PENDING or IN_PROGRESS status.")
+        settings = {"jobInput": job_input, "jobOutput": job_output, "roleArn": role_arn,
+                    "numResults": DEFAULT_BATCH_RESULTS if num_results is None else num_results}
+        job = BatchSegmentJob(self.arn(f"batch-segment-job/{job_name}"), job_name, version, settings)
+        self._add("batch_segment_job", job, tags, "Batch segment job")
+        job.run(self.executor, lambda: batch.run_batch_segment(self, job))
+        return {"batchSegmentJobArn": job.arn}
+
+    def describe_batch_segment_job(self, batch_segment_job_arn: str) -> dict:
+        return {"batchSegmentJob": self._describe("batch_segment_job", batch_segment_job_arn)}
+
+    def list_batch_segment_jobs(self, solution_version_arn: str | None = None, next_token: str | None = None,
+                                max_results: int | None = None) -> dict:
+        return self._list("batch_segment_job", "batchSegmentJobs", next_token, max_results,
                           lambda j: solution_version_arn is None or j.version.arn == solution_version_arn,
                           scope=solution_version_arn)
 

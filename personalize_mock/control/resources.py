@@ -365,6 +365,11 @@ class BatchInferenceJob(Resource):
         return {**super().view(), **self.settings, "solutionVersionArn": self.version.arn}
 
 
+class BatchSegmentJob(BatchInferenceJob):
+    KIND = "batch_segment_job"
+    ARN_MEMBER = "batchSegmentJobArn"
+
+
 class DatasetExportJob(Resource):
     KIND = "dataset_export_job"
     ARN_MEMBER = "datasetExportJobArn"
@@ -403,10 +408,10 @@ class DataDeletionJob(Resource):
 
 ALL_KINDS = [
     "dataset_group", "dataset", "dataset_import_job", "solution", "solution_version", "campaign",
-    "campaign_update", "solution_update", "recommender", "recommender_update", "event_tracker", "batch_inference_job", "dataset_export_job", "data_deletion_job",
+    "campaign_update", "solution_update", "recommender", "recommender_update", "event_tracker", "batch_inference_job", "batch_segment_job", "dataset_export_job", "data_deletion_job",
 ]
 
 __all__ = [
-    "ALL_KINDS", "BatchInferenceJob", "DataDeletionJob", "DatasetExportJob", "Campaign", "CampaignUpdate", "Recommender", "RecommenderUpdate", "SolutionUpdate", "Update", "Dataset", "DatasetGroup", "DatasetImportJob", "EventTracker",
+    "ALL_KINDS", "BatchInferenceJob", "BatchSegmentJob", "DataDeletionJob", "DatasetExportJob", "Campaign", "CampaignUpdate", "Recommender", "RecommenderUpdate", "SolutionUpdate", "Update", "Dataset", "DatasetGroup", "DatasetImportJob", "EventTracker",
     "GONE", "Resource", "Schema", "Solution", "SolutionVersion",
 ]

@@ -82,20 +82,23 @@ class PersonalizeEventsBackend(BaseBackend):
         streamed = [Event(user_id=row["USER_ID"], item_id=row["ITEM_ID"], timestamp=float(row["TIMESTAMP"]),
                           event_type=row.get("EVENT_TYPE"), event_value=row.get("EVENT_VALUE"))
                     for row in rows if row.get("ITEM_ID")]
-        models = [c.version.model for c in self.control.campaigns_of(tracker.group)]
+        # Each deployed model sees the events of the type it trains on (solution eventType, use case).
+        deployed = [(c.version.model, c.version.solution.event_type) for c in self.control.campaigns_of(tracker.group)]
         for recommender in self.control.recommenders_of(tracker.group):
-            models.append(recommender.model)
+            deployed.append((recommender.model, recommender.recipe.event_type))
             excluded = (recommender.recipe.exclude_event_type or "").lower()
             for event in streamed:
                 if excluded and (event.event_type or "").lower() == excluded:
                     recommender.excluded.setdefault(event.user_id, set()).add(event.item_id)
-        for model in models:
-            if model is not None and streamed:
-                model.update(streamed)
+        for model, event_type in deployed:
+            kept = [e for e in streamed if not event_type or (e.event_type or "").lower() == event_type.lower()]
+            if model is not None and kept:
+                model.update(kept)
         return {}
 
     def put_action_interactions(self, tracking_id: str, action_interactions: list[dict]) -> dict:
         from ..data import RecordError, event_to_row
+        from ..recipes.base import Event
 
         dataset = next((d for d in self.control._live("dataset")
                         if d.dataset_type == "ACTION_INTERACTIONS" and d.tracking_id == tracking_id), None)
@@ -109,6 +112,11 @@ class PersonalizeEventsBackend(BaseBackend):
         except (RecordError, ValueError) as error:
             raise InvalidInputException(str(error)) from None
         self._put(dataset, rows)
+        streamed = [Event(user_id=row["USER_ID"], item_id=row["ACTION_ID"], timestamp=float(row["TIMESTAMP"]),
+                          event_type=row.get("EVENT_TYPE")) for row in rows]
+        for campaign in self.control.campaigns_of(dataset.group):
+            if campaign.version.recipe.runtime_api == "actions" and campaign.version.model is not None:
+                campaign.version.model.update_actions(streamed)
         return {}
 
 

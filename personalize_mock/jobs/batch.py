@@ -1,9 +1,10 @@
-"""Batch inference jobs: JSON Lines in S3 -> the solution version's model -> `<input>.out` files."""
+"""Batch inference and batch segment jobs: JSON Lines in S3 -> the solution version's model ->
+`<input>.out` files."""
 from __future__ import annotations
 
 import json
 import posixpath
-from typing import Any
+from typing import Any, Callable
 
 from ..control.lifecycle import JobFailure
 from . import s3io
@@ -29,7 +30,27 @@ def _answer(model: Any, recipe: Any, line: dict, k: int) -> dict:
     return output
 
 
+def _segment(model: Any, recipe: Any, line: dict, k: int) -> dict:
+    if recipe.engine == "aws-item-attribute-affinity":
+        if "itemAttributes" not in line:
+            raise ValueError("each line needs itemAttributes for aws-item-attribute-affinity")
+        users = model.users_for(item_attributes=str(line["itemAttributes"]), k=k)
+    else:
+        if "itemId" not in line:
+            raise ValueError(f"each line needs itemId for {recipe.name}")
+        users = model.users_for(item_id=str(line["itemId"]), k=k)
+    return {"usersList": list(users)}  # the key the real service writes (spec: control-plane §11.2)
+
+
 def run_batch_inference(backend: Any, job: Any) -> None:
+    run_batch(backend, job, _answer)
+
+
+def run_batch_segment(backend: Any, job: Any) -> None:
+    run_batch(backend, job, _segment)
+
+
+def run_batch(backend: Any, job: Any, answer: Callable[[Any, Any, dict, int], dict]) -> None:
     """Runs on a worker thread. A line that cannot be answered gets an error entry; the job only
     fails when its input or output location does."""
     version = job.version
@@ -51,7 +72,7 @@ def run_batch_inference(backend: Any, job: Any) -> None:
                 line = json.loads(raw)
                 if not isinstance(line, dict):
                     raise ValueError("each line must be a JSON object")
-                lines.append({"input": line, "output": _answer(version.model, recipe, line, k), "error": None})
+                lines.append({"input": line, "output": answer(version.model, recipe, line, k), "error": None})
             except ValueError as error:
                 lines.append({"input": raw, "output": None, "error": str(error)})
         target = posixpath.join(destination.rstrip("/"), posixpath.basename(name) + ".out")

@@ -37,8 +37,8 @@ def build_training_data(backend: Any, group: Any, solution_config: dict, *, even
             included_columns=columns.get("includedDatasetColumns"),
             event_parameters=(config.get("eventsConfig") or {}).get("eventParametersList"),
         )
-        if recipe is None or recipe.runtime_api != "actions":  # Next-Best-Action has no minimum
-            check_training_minimums(data, event_type=event_type)
+        # Next-Best-Action needs no action interactions, but its item interactions follow the rules.
+        check_training_minimums(data, event_type=event_type)
     except TrainingDataError as error:
         raise JobFailure(str(error)) from None
     if recipe is not None and recipe.runtime_api == "actions":

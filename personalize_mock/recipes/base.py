@@ -33,6 +33,61 @@ class Event:
     event_value: float | None = None
 
 
+# Canonical action-interaction event types (spec recipes-runtime.md §5.3: "Taken", "Not Taken",
+# "Viewed", also written TAKEN / NOT_TAKEN / VIEWED); personalize_mock.data.actions maps spellings.
+ACTION_TAKEN, ACTION_NOT_TAKEN, ACTION_VIEWED = "TAKEN", "NOT_TAKEN", "VIEWED"
+
+
+@dataclass
+class ActionData:
+    """A dataset group's Actions and Action interactions (Next-Best-Action), built by
+    personalize_mock.data.actions.build_action_data.
+
+    Action codes: the Actions dataset's actions in record order, then actions met only in action
+    interactions (cataloged False: known to have been interacted with, never recommended). User
+    codes number the action-interaction users in order of first appearance; they are independent
+    of TrainingData's user codes (join by id). Interactions are sorted by (timestamp, arrival order).
+    """
+
+    action_ids: np.ndarray  # object[str], n_actions
+    values: np.ndarray  # float64 per action: VALUE, nan when blank or no such column
+    expiration_timestamps: np.ndarray  # int64 per action: ACTION_EXPIRATION_TIMESTAMP (epoch s), -1 when none
+    repeat_frequencies: np.ndarray  # int64 per action: REPEAT_FREQUENCY (days), -1 when none
+    creation_timestamps: np.ndarray  # int64 per action: CREATION_TIMESTAMP (epoch s), -1 when unknown
+    cataloged: np.ndarray  # bool per action: present in the Actions dataset
+    user_ids: np.ndarray  # object[str], n_users of the action interactions
+    users: np.ndarray  # int32 user code per action interaction
+    actions: np.ndarray  # int32 action code per action interaction
+    timestamps: np.ndarray  # int64 epoch seconds per action interaction
+    event_types: np.ndarray  # object[str] per action interaction: ACTION_TAKEN / ACTION_NOT_TAKEN /
+    #                          ACTION_VIEWED, or the stripped original text of any other event type
+    _action_index: dict[str, int] | None = field(default=None, repr=False)
+
+    @property
+    def n_actions(self) -> int:
+        return len(self.action_ids)
+
+    @property
+    def n_interactions(self) -> int:
+        return len(self.actions)
+
+    @property
+    def action_index(self) -> dict[str, int]:
+        if self._action_index is None:
+            self._action_index = {a: i for i, a in enumerate(self.action_ids)}
+        return self._action_index
+
+    def subset(self, mask: np.ndarray) -> "ActionData":
+        """The same actions and user table with only the action interactions where mask is true."""
+        return replace(
+            self,
+            users=self.users[mask],
+            actions=self.actions[mask],
+            timestamps=self.timestamps[mask],
+            event_types=self.event_types[mask],
+        )
+
+
 @dataclass
 class TrainingData:
     """Integer-coded interactions of one dataset group, sorted by (timestamp, arrival order).
@@ -51,6 +106,7 @@ class TrainingData:
     item_features: FeatureMatrix | None = None
     user_features: FeatureMatrix | None = None
     item_creation_timestamps: np.ndarray | None = None  # int64 per item code, -1 when unknown
+    actions: ActionData | None = None  # Actions + Action interactions (Next-Best-Action only)
     _user_index: dict[str, int] | None = field(default=None, repr=False)
     _item_index: dict[str, int] | None = field(default=None, repr=False)
 

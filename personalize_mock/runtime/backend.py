@@ -13,6 +13,7 @@ from ..protocol.errors import InvalidInputException, ResourceNotFoundException
 
 MAX_RESULTS = 500
 MAX_RESULTS_WITH_METADATA = 50
+MAX_ACTIONS = 100
 SCORE_DECIMALS = 7  # scores as the real service prints them
 
 
@@ -135,6 +136,28 @@ class PersonalizeRuntimeBackend(BaseBackend):
         ranked = deployment.model.rank(user_id=user_id, item_ids=list(dict.fromkeys(input_list)))
         metadata = self._metadata(deployment, metadata_columns, [i for i, _ in ranked])
         return {"personalizedRanking": self._predicted(ranked, metadata), "recommendationId": recommendation_id()}
+
+
+    def get_action_recommendations(self, campaign_arn: str | None = None, user_id: str | None = None,
+                                   num_results: int | None = None, filter_arn: str | None = None,
+                                   filter_values: dict | None = None) -> dict:
+        if not campaign_arn:
+            raise InvalidInputException("campaignArn is required.")
+        k = 5 if num_results is None else num_results
+        if k > MAX_ACTIONS:
+            raise InvalidInputException(f"numResults must be at most {MAX_ACTIONS}, got {k}.")
+        deployment = self._deployment(campaign_arn, None)
+        self._reject_filters(filter_arn)
+        if deployment.recipe.runtime_api != "actions":
+            raise InvalidInputException(
+                f"Campaign {campaign_arn} serves recipe {deployment.recipe.name}; GetActionRecommendations needs "
+                "a PERSONALIZED_ACTIONS (Next-Best-Action) recipe.")
+        if not user_id:
+            raise InvalidInputException("userId is required by aws-next-best-action.")
+        actions = deployment.model.recommend_actions(user_id=user_id, k=k) if k else []
+        return {"actionList": [{"actionId": a, "score": round(float(score or 0.0), SCORE_DECIMALS)}
+                               for a, score in actions],
+                "recommendationId": recommendation_id()}
 
 
 @dataclass
