@@ -9,47 +9,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from personalize_mock import synthetic
+from personalize_mock import demo, synthetic
 
 REGION = "us-east-1"
 BUCKET = "personalize-workflow-data"
 
-INTERACTIONS_SCHEMA = {
-    "type": "record", "name": "Interactions", "namespace": "com.amazonaws.personalize.schema",
-    "fields": [
-        {"name": "USER_ID", "type": "string"},
-        {"name": "ITEM_ID", "type": "string"},
-        {"name": "TIMESTAMP", "type": "long"},
-        {"name": "EVENT_TYPE", "type": "string"},
-        {"name": "EVENT_VALUE", "type": ["null", "float"]},
-    ],
-    "version": "1.0",
-}
-ITEMS_SCHEMA = {
-    "type": "record", "name": "Items", "namespace": "com.amazonaws.personalize.schema",
-    "fields": [
-        {"name": "ITEM_ID", "type": "string"},
-        {"name": "GENRES", "type": "string", "categorical": True},
-        {"name": "PRICE", "type": "float"},
-        {"name": "CREATION_TIMESTAMP", "type": "long"},
-    ],
-    "version": "1.0",
-}
-USERS_SCHEMA = {
-    "type": "record", "name": "Users", "namespace": "com.amazonaws.personalize.schema",
-    "fields": [
-        {"name": "USER_ID", "type": "string"},
-        {"name": "AGE_GROUP", "type": "string", "categorical": True},
-        {"name": "MEMBERSHIP", "type": "string", "categorical": True},
-    ],
-    "version": "1.0",
-}
-ROLE_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "personalize.amazonaws.com"},
-                   "Action": "sts:AssumeRole"}],
-}
-SCHEMAS = {"INTERACTIONS": INTERACTIONS_SCHEMA, "ITEMS": ITEMS_SCHEMA, "USERS": USERS_SCHEMA}
+SCHEMAS = {kind: json.loads(demo.avro_schema(kind)) for kind in demo.SCHEMAS}
+ITEMS_SCHEMA = SCHEMAS["ITEMS"]
 
 
 @dataclass
@@ -94,7 +60,7 @@ def run_workflow(clients: dict[str, Any], n_users: int = 120, n_items: int = 150
     out = Outcome(data=data)
     locations = upload_data(s3, data)
     role_arn = iam.create_role(RoleName="PersonalizeRole",
-                               AssumeRolePolicyDocument=json.dumps(ROLE_POLICY))["Role"]["Arn"]
+                               AssumeRolePolicyDocument=json.dumps(demo.TRUST_POLICY))["Role"]["Arn"]
 
     group_arn = personalize.create_dataset_group(name="workflow-group")["datasetGroupArn"]
     out.arns["group"] = group_arn

@@ -6,6 +6,7 @@ against the model first and projects the result onto the output shape."""
 from __future__ import annotations
 
 import base64
+import importlib
 import hashlib
 import json
 import threading
@@ -66,6 +67,11 @@ QUOTA_PENDING_DELETIONS_PER_GROUP = 5
 DEFAULT_BATCH_RESULTS = 25
 
 
+def urls_beside(backend: BaseBackend):
+    """The urls module of a backend's package (moto derives it from a module named `models`)."""
+    return importlib.import_module(type(backend).__module__.rsplit(".", 1)[0] + ".urls")
+
+
 def _not_found(arn: str) -> ResourceNotFoundException:
     return ResourceNotFoundException(f"Resource {arn} does not exist.")
 
@@ -79,10 +85,8 @@ class PersonalizeBackend(BaseBackend):
         self._executor: ThreadPoolExecutor | None = None
 
     @property
-    def _url_module(self):  # our urls live beside this module, not at <module>.rstrip("models")
-        from . import urls
-
-        return urls
+    def _url_module(self):
+        return urls_beside(self)
 
     def reset(self) -> None:
         if self._executor is not None:
@@ -954,4 +958,17 @@ class PersonalizeBackend(BaseBackend):
 
 personalize_backends = BackendDict(PersonalizeBackend, "personalize")
 
-__all__ = ["PersonalizeBackend", "personalize_backends"]
+
+class DataPlaneBackend(BaseBackend):
+    """personalize-runtime and personalize-events keep no state of their own: they answer from
+    the personalize backend of the same account and region."""
+
+    @property
+    def _url_module(self):
+        return urls_beside(self)
+
+    @property
+    def control(self) -> PersonalizeBackend:
+        return personalize_backends[self.account_id][self.region_name]
+
+__all__ = ["DataPlaneBackend", "PersonalizeBackend", "personalize_backends"]

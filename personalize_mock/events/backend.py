@@ -5,25 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.core.base_backend import BackendDict, BaseBackend
+from moto.core.base_backend import BackendDict
 
+from ..control.backend import DataPlaneBackend
 from ..control.lifecycle import now
 from ..protocol.errors import InvalidInputException, ResourceInUseException, ResourceNotFoundException
 
 
-class PersonalizeEventsBackend(BaseBackend):
-    @property
-    def _url_module(self):
-        from . import urls
-
-        return urls
-
-    @property
-    def control(self):
-        from ..control.backend import personalize_backends
-
-        return personalize_backends[self.account_id][self.region_name]
-
+class PersonalizeEventsBackend(DataPlaneBackend):
     def _dataset(self, dataset_arn: str, dataset_type: str) -> Any:
         dataset = self.control.get("dataset", dataset_arn)
         if dataset.dataset_type != dataset_type:

@@ -6,9 +6,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from moto.core.base_backend import BackendDict, BaseBackend
+from moto.core.base_backend import BackendDict
 from moto.moto_api._internal import mock_random
 
+from ..control.backend import DataPlaneBackend
 from ..protocol.errors import InvalidInputException, ResourceNotFoundException
 
 MAX_RESULTS = 500
@@ -21,18 +22,7 @@ def recommendation_id() -> str:
     return "RID-" + str(uuid.UUID(int=mock_random.getrandbits(128), version=4))  # 40 characters
 
 
-class PersonalizeRuntimeBackend(BaseBackend):
-    @property
-    def _url_module(self):
-        from . import urls
-
-        return urls
-
-    @property
-    def control(self):
-        from ..control.backend import personalize_backends
-
-        return personalize_backends[self.account_id][self.region_name]
+class PersonalizeRuntimeBackend(DataPlaneBackend):
 
     # ------------------------------------------------------------------ shared checks
 
