@@ -42,6 +42,10 @@ def _segment(model: Any, recipe: Any, line: dict, k: int) -> dict:
     return {"usersList": list(users)}  # the key the real service writes (spec: control-plane §11.2)
 
 
+# Queries one batch segment input file may hold (spec: recipes-runtime §1.2).
+SEGMENT_QUERY_LIMITS = {"aws-item-affinity": 500, "aws-item-attribute-affinity": 10}
+
+
 def run_batch_inference(backend: Any, job: Any) -> None:
     run_batch(backend, job, _answer)
 
@@ -64,10 +68,12 @@ def run_batch(backend: Any, job: Any, answer: Callable[[Any, Any, dict, int], di
     if s3io.parse_s3_uri(destination) is None:
         raise JobFailure(f"Invalid S3 output path {destination}")
     for name, body in s3io.read_objects(backend.account_id, backend.region_name, source, "Invalid S3 input path."):
+        raws = [raw for raw in body.decode("utf-8").splitlines() if raw.strip()]
+        limit = SEGMENT_QUERY_LIMITS.get(recipe.engine) if answer is _segment else None
+        if limit is not None and len(raws) > limit:
+            raise JobFailure(f"{name} has {len(raws)} queries; {recipe.name} accepts at most {limit} per input file.")
         lines = []
-        for raw in body.decode("utf-8").splitlines():
-            if not raw.strip():
-                continue
+        for raw in raws:
             try:
                 line = json.loads(raw)
                 if not isinstance(line, dict):

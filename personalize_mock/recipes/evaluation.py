@@ -171,3 +171,111 @@ def train_and_evaluate(
         for u, i, t in zip(data.users[test], data.items[test], data.timestamps[test])
     ])
     return split_model, metrics
+
+
+# ---- USER_SEGMENTATION: Item-Affinity and Item-Attribute-Affinity (spec §2.1, §2.3) ----------
+#
+# Split (§2.1): "80 % of each user's interactions train, 20 % test". Each user's interactions are
+# taken in time order (ties in arrival order, as TrainingData keeps them); the oldest
+# ceil(80 %) -- at most n-1, so a user with two or more interactions keeps at least one for the
+# test -- train, the rest are held out. A user with a single interaction keeps it for training.
+# The time order is the reading that explains the documented rule that segmentation training fails
+# when every record has the same timestamp (control-plane §8.3): a temporal split needs two times.
+#
+# Metrics (§2.3), one query per held-out item (Item-Affinity) or attribute value
+# (Item-Attribute-Affinity); the truth of a query is the set of users who interacted with it in the
+# held-out part. With k = 1 % of the users (ceil, at least one):
+#   hits_at_1_percent   = mean over queries of |top-k predicted users ∩ truth| (a count),
+#   recall_at_1_percent = mean over queries of |top-k ∩ truth| / |truth|,
+#   coverage            = distinct users in all the queries' top-k lists / users in the data.
+# Rounded to 4 decimals like the other metrics.
+
+SEGMENT_TRAIN_FRACTION = 0.8
+SEGMENTATION_METRIC_KEYS = ("coverage", "hits_at_1_percent", "recall_at_1_percent")
+
+
+@dataclass
+class SegmentationSplit:
+    train: TrainingData  # the oldest ~80 % of every user's interactions (full catalogue and codes)
+    test: TrainingData  # the newest ~20 %; same catalogue and codes
+
+    @property
+    def n_users(self) -> int:
+        return self.train.n_users
+
+
+def check_segmentation_timestamps(data: TrainingData) -> None:
+    """USER_SEGMENTATION training fails when every interaction has the same timestamp (§8.3)."""
+    if data.n_interactions == 0:
+        raise ValueError("The Interactions dataset has no interactions to train on.")
+    if int(data.timestamps.min()) == int(data.timestamps.max()):
+        raise ValueError("All interactions in the Interactions dataset have the same timestamp. "
+                         "USER_SEGMENTATION recipes need interactions with different timestamps "
+                         "to train and evaluate the solution version.")
+
+
+def segmentation_split(data: TrainingData, train_fraction: float = SEGMENT_TRAIN_FRACTION) -> SegmentationSplit:
+    """Per-user temporal split: the oldest ceil(train_fraction * n), at most n - 1, train."""
+    order = np.argsort(data.users, kind="stable")  # stable: time order within each user
+    counts = np.bincount(data.users, minlength=data.n_users).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.empty(data.n_interactions, dtype=np.int64)
+    rank[order] = np.arange(data.n_interactions) - starts[data.users[order]]
+    # round() first: 0.8 * 15 is 12.000000000000002 in floating point, whose ceiling is 13.
+    wanted = np.ceil(np.round(train_fraction * counts, 9)).astype(np.int64)
+    n_train = np.where(counts >= 2, np.minimum(counts - 1, wanted), counts)
+    test = rank >= n_train[data.users]
+    return SegmentationSplit(train=data.subset(~test), test=data.subset(test))
+
+
+def one_percent(n_users: int) -> int:
+    """How many users a "top 1 %" list holds: ceil(n_users / 100), at least one."""
+    return max(1, -(-int(n_users) // 100))
+
+
+def hits_at_1_percent(ranked_users: Sequence[str], truth: Iterable[str], n_users: int) -> float:
+    """Users of the truth among the first 1 % of the ranked users (a count)."""
+    relevant = set(truth)
+    return float(sum(1 for user in ranked_users[:one_percent(n_users)] if user in relevant))
+
+
+def recall_at_1_percent(ranked_users: Sequence[str], truth: Iterable[str], n_users: int) -> float:
+    """Share of the truth found among the first 1 % of the ranked users (0 for an empty truth)."""
+    relevant = set(truth)
+    if not relevant:
+        return 0.0
+    return hits_at_1_percent(ranked_users, relevant, n_users) / len(relevant)
+
+
+def segmentation_metrics_from_lists(
+    ranked_lists: Sequence[Sequence[str]], truths: Sequence[Iterable[str]], n_users: int
+) -> dict[str, float]:
+    """The three USER_SEGMENTATION metrics over queries (unrounded); 0.0 without queries."""
+    truths = [set(t) for t in truths]
+    n = len(ranked_lists)
+    mean = (lambda values: float(np.mean(values)) if n else 0.0)  # noqa: E731
+    return {
+        "coverage": coverage(ranked_lists, n_users, one_percent(n_users)) if n else 0.0,
+        "hits_at_1_percent": mean([hits_at_1_percent(r, t, n_users) for r, t in zip(ranked_lists, truths)]),
+        "recall_at_1_percent": mean([recall_at_1_percent(r, t, n_users) for r, t in zip(ranked_lists, truths)]),
+    }
+
+
+def segmentation_metrics(
+    ranked_lists: Sequence[Sequence[str]], truths: Sequence[Iterable[str]], n_users: int
+) -> dict[str, float]:
+    """segmentation_metrics_from_lists rounded to 4 decimals, as GetSolutionMetrics prints them."""
+    return {key: round(value, 4) for key, value in segmentation_metrics_from_lists(ranked_lists, truths, n_users).items()}
+
+
+def held_out_item_queries(parts: SegmentationSplit) -> tuple[np.ndarray, list[set[str]]]:
+    """Item-Affinity queries: the held-out items (item codes, ascending) and, for each, the ids of
+    the users who interacted with it in the held-out part."""
+    test = parts.test
+    items = np.unique(test.items)
+    order = np.lexsort((test.users, test.items))
+    bounds = np.searchsorted(test.items[order], items, side="left")
+    ends = np.searchsorted(test.items[order], items, side="right")
+    users = test.users[order]
+    truths = [set(test.user_ids[users[a:b]].tolist()) for a, b in zip(bounds, ends)]
+    return items.astype(np.int64), truths
