@@ -121,6 +121,8 @@ def check_servable(version: Any, config: dict) -> None:
             f"Solution versions trained with {recipe.name} serve batch segment jobs only, not campaigns.")
     if config.get("itemExplorationConfig") and recipe.recipe_type != "USER_PERSONALIZATION":
         raise InvalidInputException(f"itemExplorationConfig is not supported by recipe {recipe.name}.")
+    if config.get("rankingInfluence") and not recipe.supports_ranking_influence:
+        raise InvalidInputException(f"rankingInfluence is not supported by recipe {recipe.name}.")
 
 
 def _schedule(auto_training_config: dict | None) -> str:

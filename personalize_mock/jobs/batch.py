@@ -10,8 +10,10 @@ from ..control.lifecycle import JobFailure
 from . import s3io
 
 
-def _answer(model: Any, recipe: Any, line: dict, k: int) -> dict:
+def _answer(model: Any, recipe: Any, line: dict, k: int, config: dict) -> dict:
     """One output object for one input line, as the real service writes it."""
+    influence = {"ranking_influence": config["rankingInfluence"]} \
+        if recipe.supports_ranking_influence and config.get("rankingInfluence") else {}
     if recipe.recipe_type == "PERSONALIZED_RANKING":
         if "userId" not in line or not isinstance(line.get("itemList"), list):
             raise ValueError("each line needs userId and itemList for a PERSONALIZED_RANKING recipe")
@@ -19,7 +21,7 @@ def _answer(model: Any, recipe: Any, line: dict, k: int) -> dict:
     elif recipe.recipe_type == "RELATED_ITEMS":
         if "itemId" not in line:
             raise ValueError("each line needs itemId for a RELATED_ITEMS recipe")
-        scored = model.recommend(item_id=str(line["itemId"]), k=k)
+        scored = model.recommend(item_id=str(line["itemId"]), k=k, **influence)
     else:
         if "userId" not in line:
             raise ValueError(f"each line needs userId for recipe {recipe.name}")
@@ -30,7 +32,7 @@ def _answer(model: Any, recipe: Any, line: dict, k: int) -> dict:
     return output
 
 
-def _segment(model: Any, recipe: Any, line: dict, k: int) -> dict:
+def _segment(model: Any, recipe: Any, line: dict, k: int, config: dict) -> dict:
     if recipe.engine == "aws-item-attribute-affinity":
         if "itemAttributes" not in line:
             raise ValueError("each line needs itemAttributes for aws-item-attribute-affinity")
@@ -54,7 +56,7 @@ def run_batch_segment(backend: Any, job: Any) -> None:
     run_batch(backend, job, _segment)
 
 
-def run_batch(backend: Any, job: Any, answer: Callable[[Any, Any, dict, int], dict]) -> None:
+def run_batch(backend: Any, job: Any, answer: Callable[[Any, Any, dict, int, dict], dict]) -> None:
     """Runs on a worker thread. A line that cannot be answered gets an error entry; the job only
     fails when its input or output location does."""
     version = job.version
@@ -78,7 +80,8 @@ def run_batch(backend: Any, job: Any, answer: Callable[[Any, Any, dict, int], di
                 line = json.loads(raw)
                 if not isinstance(line, dict):
                     raise ValueError("each line must be a JSON object")
-                lines.append({"input": line, "output": answer(version.model, recipe, line, k), "error": None})
+                config = settings.get("batchInferenceJobConfig") or {}
+                lines.append({"input": line, "output": answer(version.model, recipe, line, k, config), "error": None})
             except ValueError as error:
                 lines.append({"input": raw, "output": None, "error": str(error)})
         target = posixpath.join(destination.rstrip("/"), posixpath.basename(name) + ".out")

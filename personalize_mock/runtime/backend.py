@@ -104,6 +104,8 @@ class PersonalizeRuntimeBackend(DataPlaneBackend):
             raise InvalidInputException(f"userId is required by {recipe.name}.")
         exclude = deployment.excluded.get(user_id, ()) if user_id else ()
         query = {"item_id": item_id} if recipe.requires_item_id else {"user_id": user_id}
+        if recipe.supports_ranking_influence and deployment.config.get("rankingInfluence"):
+            query["ranking_influence"] = deployment.config["rankingInfluence"]
         scored = deployment.model.recommend(**query, k=k, exclude=exclude) if k else []
         if not recipe.returns_scores or deployment.kind == "Recommender":  # recommenders return no scores
             scored = [(item, None) for item, _ in scored]

@@ -43,6 +43,7 @@ less than one epoch's worth, a random sample of the chunks is trained on. Defaul
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import pickle
 from dataclasses import dataclass
@@ -62,6 +63,10 @@ FULL_SOFTMAX_MAX_ITEMS = 1024  # above: sampled softmax, n_items/8 candidates wi
 SAMPLED_MIN, SAMPLED_MAX = 512, 8192
 SCORE_DECIMALS = 7
 TRAIN_THREADS = 1
+PROBE_ITEMS = 2048  # top-k selection: items probed first for a lower bound of the k-th best logit
+HISTORY_BLOCK = 256  # histories scored together in offline evaluation
+SCORE_TILE = 8192  # items per tile of batched scoring: a 256 x 8192 float32 tile is 8 MiB
+DENSE_EMBEDDING_UPDATE_MAX = 1 << 21  # embedding cells updated whole by Adam; above: touched rows only
 
 
 @dataclass(frozen=True)
@@ -130,8 +135,16 @@ def parse_hyperparameters(hyperparameters: dict[str, str] | None) -> Params:
 
 # ---- the trained model: numpy only ------------------------------------------------------------
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))  # overflow-free form of 1 / (1 + exp(-x))
+def _one_blas_thread():
+    """BLAS limited to one thread while batches are scored. On a busy machine a multi-threaded
+    BLAS call waits for its descheduled worker (measured on 2 busy cores: a 256-history GRU batch
+    took 2.1 s on two threads, 0.25 s on one). threadpoolctl is optional: without it, BLAS keeps
+    its own setting."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 class SequenceModel:
@@ -152,13 +165,22 @@ class SequenceModel:
         self.hist_items = hist_items
         self.streamed = streamed if streamed is not None else {}  # user_id -> vocab indices from update()
         self.training_info = training_info or {}
-        self._vocab_index = {item: v for v, item in enumerate(self.vocab_ids)}
-        self._user_index = {u: c for c, u in enumerate(self.user_ids)}
+        self._vocab_index = dict(zip(self.vocab_ids.tolist(), range(len(self.vocab_ids))))
+        self._user_index = dict(zip(self.user_ids.tolist(), range(len(self.user_ids))))
         a = arrays
-        # Input-side GRU projections of every token, computed once: a step is then one matmul.
-        table = np.vstack([a["items"], a["bos"][None, :]])
-        self._gi_table = (table @ a["W_ih"].T + a["b_ih"]).astype(np.float32)
+        # The item table is kept column-major (one copy): scoring a user reads items.T, a
+        # C-contiguous H x V matrix, which BLAS streams fastest; the few rows a GRU context needs
+        # are gathered from it.
+        a["items"] = np.asfortranarray(a["items"], dtype=np.float32)
+        self._W_ih_T = np.ascontiguousarray(a["W_ih"].T)
+        self._W_hh_T = np.ascontiguousarray(a["W_hh"].T)
+        self._W_out_T = np.ascontiguousarray(a["W_out"].T)
         self._log_prior = np.log(a["prior"]).astype(np.float64)
+        # Top-k selection probes the items with the highest output bias (the popular ones) first:
+        # the k-th best logit among them bounds the k-th best of the catalogue from below.
+        n_probe = min(len(self.vocab), PROBE_ITEMS)
+        self._probe = np.sort(np.argpartition(-a["bias"], n_probe - 1)[:n_probe]) if n_probe else np.empty(0, np.int64)
+        self._cold: tuple[int, list[Scored]] | None = None  # the cold-start list, computed once
 
     # -- histories --
     @property
@@ -189,39 +211,65 @@ class SequenceModel:
         return tokens[start:n + 1]
 
     def _logits_many(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        """Logits [B, V]; an empty history gets the log popularity prior (new users: popular items)."""
+        """Logits [B, V] (float64); an empty history gets the log popularity prior (new users:
+        popular items)."""
         out = np.empty((len(histories), len(self.vocab)), dtype=np.float64)
         warm = [b for b, h in enumerate(histories) if len(h)]
         cold = [b for b, h in enumerate(histories) if not len(h)]
         if cold:
             out[cold] = self._log_prior
         if warm:
-            state = self._encode([self._context(histories[b]) for b in warm])
-            a = self.arrays
-            user = state @ a["W_out"].T + a["b_out"]
-            out[warm] = user @ a["items"].T + a["bias"]
+            out[warm] = self._warm_logits([histories[b] for b in warm])
         return out
+
+    def _warm_logits(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        """Logits [B, V] in float32 of non-empty histories: one pass over the item table."""
+        a = self.arrays
+        user = self._encode([self._context(h) for h in histories]) @ self._W_out_T + a["b_out"]
+        logits = user @ a["items"].T
+        logits += a["bias"]
+        return logits
 
     def _encode(self, contexts: list[np.ndarray]) -> np.ndarray:
         """GRU final states for right-aligned token sequences (torch.nn.GRU's equations)."""
         a = self.arrays
         hidden = a["W_hh"].shape[1]
         length = max(len(c) for c in contexts)
-        tokens = np.zeros((len(contexts), length), dtype=np.int64)
-        live = np.zeros((len(contexts), length), dtype=bool)
+        tokens = np.full((len(contexts), length), -1, dtype=np.int64)
         for b, c in enumerate(contexts):
             tokens[b, length - len(c):] = c
-            live[b, length - len(c):] = True
+        # Input projections of the distinct tokens only (BOS is vocab index V; -1 pads the left).
+        distinct, where = np.unique(tokens, return_inverse=True)
+        where = where.reshape(tokens.shape)
+        vectors = np.empty((len(distinct), hidden), dtype=np.float32)
+        real = (distinct >= 0) & (distinct < self.bos)
+        vectors[real] = a["items"][distinct[real]]
+        vectors[distinct == self.bos] = a["bos"]
+        vectors[distinct < 0] = 0.0
+        gi_table = vectors @ self._W_ih_T + a["b_ih"]
+        gi_table[:, :2 * hidden] += a["b_hh"][:2 * hidden]  # r and z add both biases: fold b_hh in
+        gi_all = gi_table[where]  # [B, T, 3H]
+        b_hn = a["b_hh"][2 * hidden:]
+        padded = bool((tokens < 0).any())
         h = np.zeros((len(contexts), hidden), dtype=np.float32)
-        W_hh_T, b_hh = a["W_hh"].T, a["b_hh"]
+        W_hh_T = self._W_hh_T
         for t in range(length):
-            gi = self._gi_table[tokens[:, t]]
-            gh = h @ W_hh_T + b_hh
-            r = _sigmoid(gi[:, :hidden] + gh[:, :hidden])
-            z = _sigmoid(gi[:, hidden:2 * hidden] + gh[:, hidden:2 * hidden])
-            n = np.tanh(gi[:, 2 * hidden:] + r * gh[:, 2 * hidden:])
-            h_new = (1.0 - z) * n + z * h
-            h = np.where(live[:, t:t + 1], h_new, h)
+            gi = gi_all[:, t]
+            gh = h @ W_hh_T
+            rz = gi[:, :2 * hidden] + gh[:, :2 * hidden]
+            np.tanh(rz * 0.5, out=rz)  # sigmoid(x) = (1 + tanh(x / 2)) / 2
+            rz += 1.0
+            rz *= 0.5
+            r, z = rz[:, :hidden], rz[:, hidden:]
+            gh_n = gh[:, 2 * hidden:]
+            gh_n += b_hn
+            gh_n *= r
+            gh_n += gi[:, 2 * hidden:]
+            n = np.tanh(gh_n, out=gh_n)
+            h_new = h - n
+            h_new *= z
+            h_new += n  # (1 - z) * n + z * h
+            h = np.where((tokens[:, t] >= 0)[:, None], h_new, h) if padded else h_new
         return h
 
     @staticmethod
@@ -229,29 +277,68 @@ class SequenceModel:
         e = np.exp(logits - logits.max())
         return e / e.sum()
 
+    def _best(self, logits: np.ndarray, k: int) -> np.ndarray:
+        """Indices of the k largest logits (in no order), exactly: every logit at least the k-th
+        best among the probe items is a candidate, and the candidates are few unless the popular
+        items score low for this user."""
+        n = len(logits)
+        if k >= n:
+            return np.arange(n)
+        if k > len(self._probe) // 2:
+            return np.argpartition(logits, n - k)[n - k:]
+        floor = np.partition(logits[self._probe], len(self._probe) - k)[len(self._probe) - k]
+        pool = np.flatnonzero(logits >= floor)
+        if len(pool) > k:
+            pool = pool[np.argpartition(logits[pool], len(pool) - k)[len(pool) - k:]]
+        return pool
+
+    def _scored(self, logits: np.ndarray, pool: np.ndarray, log_z: float) -> list[Scored]:
+        """(item id, softmax score) of `pool`, best first; ties: lower catalogue position first."""
+        values = logits[pool].astype(np.float64)
+        order = np.lexsort((pool, -values))
+        scores = np.exp(values[order] - log_z)
+        ids = self.vocab_ids[pool[order]]
+        return [(item, round(float(score), SCORE_DECIMALS)) for item, score in zip(ids, scores)]
+
+    @staticmethod
+    def _log_normaliser(logits: np.ndarray) -> np.ndarray:
+        """log of the softmax denominator of each row (float32 exponentials, float64 sums)."""
+        top = logits.max(axis=-1, keepdims=True)
+        return top[..., 0].astype(np.float64) + np.log(np.exp(logits - top).sum(axis=-1, dtype=np.float64))
+
     def _top(self, logits: np.ndarray, k: int, exclude: Iterable[str], candidates: Sequence[str] | None) -> list[Scored]:
-        probs = self._softmax(logits)  # over the whole catalogue the model knows, as AWS scores
+        # Scores are the softmax over the whole catalogue the model knows, as AWS scores.
+        if k <= 0:
+            return []
+        log_z = float(self._log_normaliser(logits))
+        excluded = self._codes(exclude)
+        if candidates is None and not len(excluded):
+            return self._scored(logits, self._best(logits, k), log_z)
         allowed = np.ones(len(self.vocab), dtype=bool)
         if candidates is not None:
             allowed[:] = False
             allowed[self._codes(candidates)] = True
-        excluded = self._codes(exclude)
         allowed[excluded] = False
         pool = np.flatnonzero(allowed)
-        if k <= 0 or not len(pool):
-            return []
         if len(pool) > k:
-            part = np.argpartition(-logits[pool], k - 1)[:k]
-            pool = pool[part]
-        order = np.lexsort((pool, -logits[pool]))  # ties: lower catalogue position first
-        return [(self.vocab_ids[v], round(float(probs[v]), SCORE_DECIMALS)) for v in pool[order]]
+            pool = pool[np.argpartition(logits[pool], len(pool) - k)[len(pool) - k:]]
+        return self._scored(logits, pool, log_z)
 
     # -- the Model protocol --
     def recommend(self, *, user_id: str | None = None, item_id: str | None = None, k: int = 25,
                   exclude: Iterable[str] = (), candidates: Sequence[str] | None = None) -> list[Scored]:
         """Top-k for the user; item_id is ignored, as the HRNN family ignores it."""
-        logits = self._logits_many([self._user_history(user_id)])[0]
+        history = self._user_history(user_id)
+        if not len(history) and candidates is None and not exclude:
+            return self._cold_top(k)
+        logits = self._warm_logits([history])[0] if len(history) else self._log_prior
         return self._top(logits, k, exclude, candidates)
+
+    def _cold_top(self, k: int) -> list[Scored]:
+        """The list of every user without history (it depends on k only): computed once."""
+        if self._cold is None or self._cold[0] < k:
+            self._cold = (max(k, 25), self._top(self._log_prior, max(k, 25), (), None))
+        return self._cold[1][:max(k, 0)]
 
     def rank(self, *, user_id: str, item_ids: Sequence[str]) -> list[Scored]:
         """Scored items (softmax over the scored inputs) by score, then unscored ones in input order."""
@@ -274,17 +361,76 @@ class SequenceModel:
                 self.streamed.setdefault(event.user_id, []).append(code)
 
     def history_recommend(self, history: Sequence[str], k: int, exclude: Iterable[str] = ()) -> list[Scored]:
-        logits = self._logits_many([self._codes(history)])[0]
+        codes = self._codes(history)
+        if not len(codes) and not exclude:
+            return self._cold_top(k)
+        logits = self._warm_logits([codes])[0] if len(codes) else self._log_prior
         return self._top(logits, k, exclude, None)
 
     def history_recommend_many(self, histories: Sequence[Sequence[str]], k: int) -> list[list[Scored]]:
-        """history_recommend for many histories, encoded together (offline evaluation)."""
-        out: list[list[Scored]] = []
-        for start in range(0, len(histories), 256):
-            block = histories[start:start + 256]
-            logits = self._logits_many([self._codes(h) for h in block])
-            out.extend(self._top(row, k, (), None) for row in logits)
+        """history_recommend for many histories, encoded and ranked together (offline evaluation)."""
+        return self._history_many(histories, k, scores=True)
+
+    def history_rank_many(self, histories: Sequence[Sequence[str]], k: int) -> list[list[str]]:
+        """The item ids of history_recommend_many, without computing scores (offline evaluation)."""
+        return self._history_many(histories, k, scores=False)
+
+    def _history_many(self, histories: Sequence[Sequence[str]], k: int, scores: bool) -> list:
+        codes = [self._codes(h) for h in histories]
+        if k <= 0:
+            return [[] for _ in codes]
+        cold = self._cold_top(k) if scores else [item for item, _ in self._cold_top(k)]
+        out: list = [cold if not len(c) else [] for c in codes]
+        warm = [b for b, c in enumerate(codes) if len(c)]
+        a = self.arrays
+        with _one_blas_thread():
+            for start in range(0, len(warm), HISTORY_BLOCK):
+                block = warm[start:start + HISTORY_BLOCK]
+                users = self._encode([self._context(codes[b]) for b in block]) @ self._W_out_T + a["b_out"]
+                best, values, log_z = self._rank_users(users, k, scores)
+                for row, b in enumerate(block):
+                    ids = self.vocab_ids[best[row]]
+                    if scores:
+                        probs = np.exp(values[row].astype(np.float64) - log_z[row])
+                        out[b] = [(i, round(float(p), SCORE_DECIMALS)) for i, p in zip(ids, probs)]
+                    else:
+                        out[b] = ids.tolist()
         return out
+
+    def _rank_users(self, users: np.ndarray, k: int, scores: bool):
+        """(best [B, k] vocab indices best first, their logits, log softmax denominators or None)
+        of user vectors [B, H]. The catalogue is scored in tiles that stay in the CPU cache; a tile
+        keeps only the logits at least the k-th best among the probe items (a lower bound of the
+        k-th best overall), so the selection handles tens of candidates per user, not V."""
+        a = self.arrays
+        items_T, bias = a["items"].T, a["bias"]
+        n_rows, n = len(users), items_T.shape[1]
+        k = min(k, n)
+        if k > len(self._probe) // 2:
+            floor = np.full(n_rows, -np.inf, dtype=np.float32)
+        else:
+            probe = users @ items_T[:, self._probe] + bias[self._probe]
+            floor = np.partition(probe, probe.shape[1] - k, axis=1)[:, probe.shape[1] - k]
+        rows, cols, vals = [], [], []
+        top = np.full(n_rows, -np.inf)
+        total = np.zeros(n_rows)
+        for lo in range(0, n, SCORE_TILE):
+            logits = users @ items_T[:, lo:lo + SCORE_TILE]
+            logits += bias[lo:lo + SCORE_TILE]
+            r, c = np.nonzero(logits >= floor[:, None])
+            rows.append(r)
+            cols.append(c + lo)
+            vals.append(logits[r, c])
+            if scores:  # running log-sum-exp
+                new_top = np.maximum(top, logits.max(axis=1))
+                np.exp(logits - new_top[:, None].astype(np.float32), out=logits)
+                total = total * np.exp(top - new_top) + logits.sum(axis=1, dtype=np.float64)
+                top = new_top
+        r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+        order = np.lexsort((c, -v, r))  # per row: best first, ties to the lower catalogue position
+        first = np.searchsorted(r[order], np.arange(n_rows))
+        pick = order[first[:, None] + np.arange(k)[None, :]]
+        return c[pick], v[pick], (top + np.log(total) if scores else None)
 
     # -- persistence --
     def save(self) -> bytes:
@@ -395,13 +541,17 @@ class SequenceEngine:
 
 
 def _standardise(values: np.ndarray) -> np.ndarray:
-    """Binary columns stay 0/1; numeric ones are z-scored and clipped, so no column dominates."""
-    values = np.nan_to_num(values.astype(np.float32))
-    binary = np.all((values == 0) | (values == 1), axis=0)
-    mean, std = values.mean(axis=0), values.std(axis=0)
-    std[std == 0] = 1.0
-    scaled = np.clip((values - mean) / std, -5.0, 5.0)
-    return np.where(binary[None, :], values, scaled).astype(np.float32)
+    """Binary columns stay 0/1; numeric ones are z-scored and clipped, so no column dominates.
+    `values` is a fresh array (a row selection): it is converted in place."""
+    values = values.astype(np.float32, copy=False)
+    if not np.isfinite(values).all():
+        np.nan_to_num(values, copy=False)
+    binary = ((values == 0) | (values == 1)).all(axis=0)
+    for j in np.flatnonzero(~binary):  # numeric columns: few (one-hot and 0/1 columns are most)
+        column = values[:, j].astype(np.float64)
+        std = column.std() or 1.0
+        values[:, j] = np.clip((column - column.mean()) / std, -5.0, 5.0)
+    return values
 
 
 def _train(indptr, hist_items, users, n_vocab, features, prior, params: Params, seed: int):
@@ -450,7 +600,9 @@ def _run(torch, *, net_args, params: Params, seed: int, total_steps: int, batch:
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         net = _Net(torch, n_vocab, H, features, prior)
-        opt = _Adam(torch, list(net.parameters()), params.learning_rate)
+        dense = [p for name, p in net.named_parameters() if name != "emb.weight"]
+        opt = _Adam(torch, dense, net.emb.weight, params.learning_rate,
+                    lazy_rows=net.emb.weight.numel() > DENSE_EMBEDDING_UPDATE_MAX)
         t_in, t_tg = torch.from_numpy(inputs), torch.from_numpy(targets)
         t_warm, t_has = torch.from_numpy(warm), torch.from_numpy(has_warm)
         rng = np.random.default_rng(seed)
@@ -460,10 +612,11 @@ def _run(torch, *, net_args, params: Params, seed: int, total_steps: int, batch:
                 queue = _length_batches(lengths, batch, rng)
             rows = torch.from_numpy(queue.pop())
             width = int(lengths[rows.numpy()].max())  # trim padding shared by the whole batch
-            loss = net.loss(t_in[rows, :width], t_tg[rows, :width], t_warm[rows], t_has[rows], sampled, gen)
+            loss, emb_rows, emb_sub = net.loss(t_in[rows, :width], t_tg[rows, :width], t_warm[rows], t_has[rows],
+                                               sampled, gen)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-            opt.step(params.learning_rate * (1.0 - step / total_steps))
+            torch.nn.utils.clip_grad_norm_(dense + [emb_sub], 5.0)
+            opt.step(params.learning_rate * (1.0 - step / total_steps), emb_rows, emb_sub.grad)
             step += 1
             last_loss = float(loss.detach())
         arrays = net.export(prior)
@@ -482,18 +635,25 @@ def _length_batches(lengths: np.ndarray, batch: int, rng: np.random.Generator) -
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def _Adam(torch, parameters, lr: float):
+def _Adam(torch, parameters, embedding, lr: float, lazy_rows: bool):
     """Adam with the learning rate given per step (torch.optim's constructor imports torch._dynamo,
-    which costs ~1.5 s on first use: more than a default training)."""
+    which costs ~1.5 s on first use: more than a default training).
+
+    The embedding table's gradient arrives as rows (the items a step touched). Small tables are
+    updated whole, as plain Adam does (untouched rows keep moving with their momentum); above
+    DENSE_EMBEDDING_UPDATE_MAX cells only the touched rows are, each with its own step count for
+    the bias correction (lazy Adam): a step then costs the same for 2,000 or 200,000 items."""
 
     class Adam:
         def __init__(self):
             self.t = 0
             self.m = [torch.zeros_like(p) for p in parameters]
             self.v = [torch.zeros_like(p) for p in parameters]
+            self.emb_m, self.emb_v = torch.zeros_like(embedding), torch.zeros_like(embedding)
+            self.emb_t = torch.zeros(len(embedding), dtype=torch.float32) if lazy_rows else None
 
         @torch.no_grad()
-        def step(self, lr_now: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        def step(self, lr_now: float, rows, grad, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
             self.t += 1
             c1, c2 = 1.0 - beta1 ** self.t, 1.0 - beta2 ** self.t
             for p, m, v in zip(parameters, self.m, self.v):
@@ -503,6 +663,23 @@ def _Adam(torch, parameters, lr: float):
                 v.mul_(beta2).addcmul_(p.grad, p.grad, value=1.0 - beta2)
                 p.addcdiv_(m, (v / c2).sqrt_().add_(eps), value=-lr_now / c1)
                 p.grad = None
+            if grad is None:
+                return
+            if not lazy_rows:
+                full = torch.zeros_like(embedding)
+                full[rows] = grad
+                self.emb_m.mul_(beta1).add_(full, alpha=1.0 - beta1)
+                self.emb_v.mul_(beta2).addcmul_(full, full, value=1.0 - beta2)
+                embedding.addcdiv_(self.emb_m, (self.emb_v / c2).sqrt_().add_(eps), value=-lr_now / c1)
+                return
+            t = self.emb_t[rows] + 1.0
+            self.emb_t[rows] = t
+            m = self.emb_m[rows].mul_(beta1).add_(grad, alpha=1.0 - beta1)
+            v = self.emb_v[rows].mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
+            self.emb_m[rows], self.emb_v[rows] = m, v
+            c1_rows = (1.0 - torch.pow(beta1, t))[:, None]
+            c2_rows = (1.0 - torch.pow(beta2, t))[:, None]
+            embedding[rows] -= lr_now * (m / c1_rows) / ((v / c2_rows).sqrt_().add_(eps))
 
     return Adam()
 
@@ -516,37 +693,68 @@ def _Net(torch, n_vocab: int, hidden: int, features, prior):
             super().__init__()
             self.emb = nn.Embedding(n_vocab + 1, hidden)  # + BOS
             nn.init.normal_(self.emb.weight, std=0.1)
-            self.feats = None if features is None else torch.from_numpy(features)
-            self.meta = None if features is None else nn.Linear(features.shape[1], hidden, bias=False)
+            self.meta = None
+            if features is not None:
+                # One H-vector per feature column (a Linear layer's weights, transposed), summed over
+                # each item's non-zero features: items' metadata is mostly one-hot, so this costs a
+                # few rows per item where a dense projection would cost all of them.
+                linear = nn.Linear(features.shape[1], hidden, bias=False)
+                self.meta = nn.Parameter(linear.weight.detach().T.contiguous())
+                r, c = np.nonzero(features)
+                self.f_indptr = torch.from_numpy(np.searchsorted(r, np.arange(n_vocab + 1)).astype(np.int64))
+                self.f_cols = torch.from_numpy(c.astype(np.int64))
+                self.f_vals = torch.from_numpy(np.ascontiguousarray(features[r, c], dtype=np.float32))
             self.gru = nn.GRU(hidden, hidden, batch_first=True)
             self.out = nn.Linear(hidden, hidden)
             self.bias = nn.Parameter(torch.from_numpy(np.log(prior).astype(np.float32)))
 
+        def metadata(self, rows):
+            """The metadata part of the vectors of items `rows`: sum of value * feature vector."""
+            start, counts = self.f_indptr[rows], self.f_indptr[rows + 1] - self.f_indptr[rows]
+            offsets = torch.cumsum(counts, 0) - counts
+            pos = torch.repeat_interleave(start - offsets, counts) + torch.arange(int(counts.sum()))
+            return nn.functional.embedding_bag(self.f_cols[pos], self.meta, offsets, mode="sum",
+                                               per_sample_weights=self.f_vals[pos])
+
         def item_table(self):
             table = self.emb.weight[:n_vocab]
             if self.meta is not None:
-                table = table + self.meta(self.feats)
+                table = table + self.metadata(torch.arange(n_vocab))
             return table
 
         def loss(self, inputs, targets, warm, has_warm, sampled, gen):
-            items = self.item_table()
-            table = torch.cat([items, self.emb.weight[n_vocab:], torch.zeros(1, hidden)])  # BOS, PAD
-            h0 = torch.zeros(1, len(inputs), hidden)
-            if bool(has_warm.any()):
-                with torch.no_grad():  # truncated BPTT: the carried state, without its gradient
-                    _, hw = self.gru(table[warm[has_warm]])
-                h0[:, has_warm] = hw
-            states, _ = self.gru(table[inputs], h0)
+            """(loss, rows, sub): the step's loss, computed from the embedding rows it needs only
+            (softmax candidates, inputs, warm-up tokens; sorted), and `sub`, those rows as a leaf
+            tensor whose .grad is the embedding's gradient (zero on every other row)."""
             keep = targets >= 0
-            user = self.out(states[keep])
             tgt = targets[keep]
             if sampled and sampled < n_vocab:
                 negatives = torch.randint(0, n_vocab, (sampled,), generator=gen)
                 cand, remap = torch.unique(torch.cat([tgt, negatives]), return_inverse=True)
-                logits = user @ items[cand].T + self.bias[cand]
-                return nn.functional.cross_entropy(logits, remap[:len(tgt)])
-            logits = user @ items.T + self.bias
-            return nn.functional.cross_entropy(logits, tgt)
+                label = remap[:len(tgt)]
+            else:
+                cand, label = torch.arange(n_vocab), tgt
+            warm = warm[has_warm]
+            rows = torch.unique(torch.cat([cand, inputs.reshape(-1), warm.reshape(-1)]))
+            rows = rows[rows <= n_vocab]  # items and BOS; PAD (n_vocab + 1) is the zero row appended last
+            sub = self.emb.weight.detach()[rows].requires_grad_()
+            vectors = sub
+            if self.meta is not None:
+                n_items = len(rows) - int(bool(rows[-1] == n_vocab))  # BOS, when present, sorts last
+                meta = self.metadata(rows[:n_items])
+                vectors = sub + torch.cat([meta, torch.zeros(len(rows) - n_items, hidden)])
+            table = torch.cat([vectors, torch.zeros(1, hidden)])
+            at = lambda tokens: torch.searchsorted(rows, tokens.contiguous())  # noqa: E731
+
+            h0 = torch.zeros(1, len(inputs), hidden)
+            if len(warm):
+                with torch.no_grad():  # truncated BPTT: the carried state, without its gradient
+                    _, hw = self.gru(table.detach()[at(warm)])
+                h0[:, has_warm] = hw
+            states, _ = self.gru(table[at(inputs)], h0)
+            user = self.out(states[keep])
+            logits = user @ table[at(cand)].T + self.bias[cand]
+            return nn.functional.cross_entropy(logits, label), rows, sub
 
         def export(self, prior):
             with torch.no_grad():

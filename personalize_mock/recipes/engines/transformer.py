@@ -1,0 +1,641 @@
+"""aws-user-personalization-v2 / aws-personalized-ranking-v2: a SASRec-style transformer next-item model.
+
+AWS documents only "transformer-based" (spec recipes-runtime.md §1.2, §8); this is the closest public
+design, SASRec (Kang & McAuley, ICDM 2018), trained with a full softmax as later work found best:
+
+* input: the user's last `max_len` items in time order, item embeddings plus learned position
+  embeddings counted from the newest item (left padding, so the newest is always the last position);
+* `num_blocks` pre-LayerNorm blocks of causal multi-head self-attention and a ReLU feed-forward
+  layer, residual connections, dropout; a final LayerNorm;
+* output: the last position's vector dotted with the item embeddings (weight tying), plus a learned
+  item bias initialised at the log popularity prior, plus two learned repeat biases: one for items
+  already in the context and one for the newest item. They let the model learn from the data
+  whether users come back to items (click streams) or never do (ratings): an AWS custom recipe does
+  not remove seen items, so the model has to learn it;
+* item vectors add a projection of the item metadata (TrainingData.item_features) when there is any;
+* objective: next-item cross-entropy at every position, full softmax up to FULL_SOFTMAX_MAX_ITEMS
+  items, above that a sampled softmax (the batch's targets plus uniform negatives).
+
+Sequences longer than max_len are cut into windows of max_len from the newest item backwards; every
+window is a training example (its first items see a short context, as a new user's would).
+
+apply_recency_bias (the recipe's only documented hyperparameter, default true) weighs recent
+interactions more: (1) each training target's loss weight is 0.5 + 0.5 * 2^(-age / half-life) with
+the half-life a tenth of the data's time span (normalised to mean 1), so recent behaviour and recent
+popularity shape the model more; (2) the popularity prior that cold users get and that initialises
+the item bias weighs recent interactions up the same way (popularity_prior of the v1 engine).
+
+Scores (spec §4.2.3): a softmax over the subset of items the model scores, the items with
+interactions, so they sum to 1 over that subset; items without interactions are never recommended
+and come back from rank() last, without a score (PR-v2, §1.2). Users without history get the
+popularity prior (popular items, recent ones weighed up with apply_recency_bias); one streamed
+event (update()) switches a user to the transformer.
+
+Training is torch on one thread (see user_personalization._train for why), seeded, with a
+deterministic work budget (not the clock); the fitted model is numpy arrays and serves without torch.
+
+Internal hyperparameters (not AWS's: the control plane passes only apply_recency_bias; tests and
+benchmarks set these directly; "training."/"data." prefixes accepted, unknown keys ignored):
+  hidden_dimension 64   embedding / model width (divisible by num_heads)
+  num_blocks       2    transformer blocks
+  num_heads        2    attention heads
+  max_len          50   items of history the model reads (positions)
+  dropout          0.2
+  epochs           auto = what WORK_BUDGET pays for, within [MIN_AUTO_EPOCHS, MAX_AUTO_EPOCHS]
+  learning_rate    0.002  Adam, linear warm-up over the first 2 % of steps, linear decay to 0
+  batch_size       64   windows per step
+  sampled_softmax  auto = full softmax up to FULL_SOFTMAX_MAX_ITEMS items, else n/8 in [1024, 8192]
+"""
+from __future__ import annotations
+
+import math
+import pickle
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from personalize_mock.recipes.base import Event, Scored, TrainingData
+from personalize_mock.recipes.engines.user_personalization import (
+    SCORE_DECIMALS,
+    TRAIN_THREADS,
+    _Adam,
+    _length_batches,
+    _standardise,
+    popularity_prior,
+)
+
+USER_PERSONALIZATION_V2 = "aws-user-personalization-v2"
+PERSONALIZED_RANKING_V2 = "aws-personalized-ranking-v2"
+
+WORK_BUDGET = 6e11  # forward multiply-adds per training at the reference size
+BUDGET_REFERENCE_TOKENS = 50_000  # above this many training targets the budget grows with sqrt(size)
+MIN_AUTO_EPOCHS, MAX_AUTO_EPOCHS = 1.0, 200.0
+FULL_SOFTMAX_MAX_ITEMS = 4096
+SAMPLED_MIN, SAMPLED_MAX = 1024, 8192
+LAYER_NORM_EPS = 1e-5
+WARMUP_SHARE = 0.02
+SERVE_BLOCK = 256  # histories encoded together by history_recommend_many
+
+
+@dataclass(frozen=True)
+class Params:
+    apply_recency_bias: bool = True
+    hidden_dimension: int = 64
+    num_blocks: int = 2
+    num_heads: int = 2
+    max_len: int = 50
+    dropout: float = 0.2
+    epochs: float | None = None
+    learning_rate: float = 0.002
+    batch_size: int = 64
+    horizon: int = 1
+    horizon_decay: float = 1.0
+    init: str = "svd"  # item embeddings start from "svd" (spectral_item_vectors) or "random"
+    sampled_softmax: int | None = None  # None: auto, 0: full softmax, n: n candidates per step
+
+
+def parse_hyperparameters(hyperparameters: dict[str, str] | None) -> Params:
+    """Strings in, typed Params out; unknown keys (v1 names, exploration settings, ...) are ignored."""
+    raw = {str(k).rsplit(".", 1)[-1]: v for k, v in (hyperparameters or {}).items()}
+
+    def integer(name, lo, hi):
+        try:
+            value = int(str(raw[name]).strip())
+        except ValueError:
+            raise ValueError(f"{name} must be an integer, got {raw[name]!r}") from None
+        if not lo <= value <= hi:
+            raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
+        return value
+
+    def number(name, lo, hi, lo_open=False):
+        try:
+            value = float(str(raw[name]).strip())
+        except ValueError:
+            raise ValueError(f"{name} must be a number, got {raw[name]!r}") from None
+        if not (lo < value if lo_open else lo <= value) or not value <= hi:
+            raise ValueError(f"{name} must be in {'(' if lo_open else '['}{lo}, {hi}], got {value}")
+        return value
+
+    kwargs: dict = {}
+    if "apply_recency_bias" in raw:
+        text = str(raw["apply_recency_bias"]).strip().lower()
+        if text not in ("true", "false"):
+            raise ValueError(f"apply_recency_bias must be true or false, got {raw['apply_recency_bias']!r}")
+        kwargs["apply_recency_bias"] = text == "true"
+    for name, lo, hi in (("hidden_dimension", 4, 1024), ("num_blocks", 1, 8), ("num_heads", 1, 16),
+                         ("max_len", 2, 1024), ("batch_size", 1, 65536), ("horizon", 1, 64)):
+        if name in raw:
+            kwargs[name] = integer(name, lo, hi)
+    if "dropout" in raw:
+        kwargs["dropout"] = number("dropout", 0.0, 0.9)
+    if "init" in raw:
+        kwargs["init"] = str(raw["init"]).strip().lower()
+        if kwargs["init"] not in ("svd", "random"):
+            raise ValueError(f"init must be svd or random, got {raw['init']!r}")
+    if "horizon_decay" in raw:
+        kwargs["horizon_decay"] = number("horizon_decay", 0.0, 1.0)
+    if "learning_rate" in raw:
+        kwargs["learning_rate"] = number("learning_rate", 0.0, 1.0, lo_open=True)
+    if str(raw.get("epochs", "auto")).strip().lower() != "auto":
+        kwargs["epochs"] = number("epochs", 0.0, 10_000.0, lo_open=True)
+    if str(raw.get("sampled_softmax", "auto")).strip().lower() != "auto":
+        kwargs["sampled_softmax"] = integer("sampled_softmax", 0, 10_000_000)
+    params = Params(**kwargs)
+    if params.hidden_dimension % params.num_heads:
+        raise ValueError(f"hidden_dimension ({params.hidden_dimension}) must be a multiple of "
+                         f"num_heads ({params.num_heads})")
+    return params
+
+
+# ---- the trained model: numpy only ------------------------------------------------------------
+
+def _layer_norm(x: np.ndarray, gain: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + LAYER_NORM_EPS) * gain + bias
+
+
+class TransformerModel:
+    """A fitted solution version: transformer weights, item vectors, histories, popularity prior."""
+
+    def __init__(self, engine_name: str, params: Params, arrays: dict[str, np.ndarray],
+                 item_ids: np.ndarray, vocab: np.ndarray, user_ids: np.ndarray,
+                 hist_indptr: np.ndarray, hist_items: np.ndarray, streamed: dict[str, list[int]] | None = None,
+                 training_info: dict | None = None):
+        self.engine_name = engine_name
+        self.params = params
+        self.arrays = arrays  # see _Net.export for the keys
+        self.item_ids = np.asarray(item_ids, dtype=object)  # the whole catalogue
+        self.vocab = np.asarray(vocab, dtype=np.int64)  # catalogue codes the model scores (items with interactions)
+        self.vocab_ids = self.item_ids[self.vocab]
+        self.user_ids = np.asarray(user_ids, dtype=object)
+        self.hist_indptr = hist_indptr  # CSR of training histories, in vocab indices, time order
+        self.hist_items = hist_items
+        self.streamed = streamed if streamed is not None else {}  # user_id -> vocab indices from update()
+        self.training_info = training_info or {}
+        self._vocab_index = {item: v for v, item in enumerate(self.vocab_ids)}
+        self._user_index = {u: c for c, u in enumerate(self.user_ids)}
+        self._log_prior = np.log(arrays["prior"]).astype(np.float64)
+        self._items_T = np.ascontiguousarray(arrays["items"].T)
+
+    # -- histories --
+    def _user_history(self, user_id: str | None) -> np.ndarray:
+        if user_id is None:
+            return np.empty(0, dtype=np.int64)
+        code = self._user_index.get(user_id)
+        base = self.hist_items[self.hist_indptr[code]:self.hist_indptr[code + 1]] if code is not None else ()
+        extra = self.streamed.get(user_id, ())
+        if not len(extra):
+            return np.asarray(base, dtype=np.int64)
+        return np.concatenate([np.asarray(base, dtype=np.int64), np.asarray(extra, dtype=np.int64)])
+
+    def _codes(self, item_ids: Iterable[str]) -> np.ndarray:
+        idx = self._vocab_index
+        return np.array([idx[i] for i in item_ids if i in idx], dtype=np.int64)
+
+    # -- scoring --
+    def _logits_many(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        """Logits [B, V]; an empty history gets the log popularity prior (new users: popular items)."""
+        out = np.empty((len(histories), len(self.vocab)), dtype=np.float64)
+        warm = [b for b, h in enumerate(histories) if len(h)]
+        cold = [b for b, h in enumerate(histories) if not len(h)]
+        if cold:
+            out[cold] = self._log_prior
+        if warm:
+            contexts = [histories[b][-self.params.max_len:] for b in warm]
+            a = self.arrays
+            logits = self._encode(contexts) @ self._items_T + a["bias"]
+            for row, ctx in enumerate(contexts):  # the learned repeat biases (_Net.repeat_bias)
+                logits[row, ctx] += a["repeat"][0]
+                logits[row, ctx[-1]] += a["repeat"][1]
+            out[warm] = logits
+        return out
+
+    def _encode(self, contexts: list[np.ndarray]) -> np.ndarray:
+        """The final block's output at the newest position, for left-padded contexts (_Net.forward)."""
+        a, p = self.arrays, self.params
+        B, W = len(contexts), max(len(c) for c in contexts)
+        H, heads = a["items"].shape[1], p.num_heads
+        dh = H // heads
+        tokens = np.zeros((B, W), dtype=np.int64)
+        live = np.zeros((B, W), dtype=bool)
+        for b, c in enumerate(contexts):
+            tokens[b, W - len(c):] = c
+            live[b, W - len(c):] = True
+        x = a["items"][tokens] * math.sqrt(H) + a["positions"][p.max_len - W:]
+        x = np.where(live[..., None], x, a["positions"][p.max_len - W:]).astype(np.float32)  # pad: emb 0
+        causal = np.tril(np.ones((W, W), dtype=bool))
+        allowed = causal[None] & (live[:, None, :] | np.eye(W, dtype=bool)[None])  # [B, Wq, Wk]
+        for k in range(p.num_blocks):
+            last = k == p.num_blocks - 1  # the last block is needed at the newest position only
+            h = _layer_norm(x, a[f"ln1_g{k}"], a[f"ln1_b{k}"])
+            qkv = h @ a[f"qkv_w{k}"].T + a[f"qkv_b{k}"]
+            q, kk, v = qkv[..., :H], qkv[..., H:2 * H], qkv[..., 2 * H:]
+            if last:
+                q, mask, x = q[:, -1:], allowed[:, -1:], x[:, -1:]
+            else:
+                mask = allowed
+            q = q.reshape(B, -1, heads, dh).transpose(0, 2, 1, 3)
+            kk = kk.reshape(B, W, heads, dh).transpose(0, 2, 1, 3)
+            v = v.reshape(B, W, heads, dh).transpose(0, 2, 1, 3)
+            scores = q @ kk.transpose(0, 1, 3, 2) / math.sqrt(dh)
+            scores = np.where(mask[:, None], scores, -np.inf)
+            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            attn = (scores / scores.sum(axis=-1, keepdims=True)) @ v
+            attn = attn.transpose(0, 2, 1, 3).reshape(B, -1, H)
+            x = x + attn @ a[f"proj_w{k}"].T + a[f"proj_b{k}"]
+            h = _layer_norm(x, a[f"ln2_g{k}"], a[f"ln2_b{k}"])
+            h = np.maximum(h @ a[f"ff1_w{k}"].T + a[f"ff1_b{k}"], 0.0)
+            x = x + h @ a[f"ff2_w{k}"].T + a[f"ff2_b{k}"]
+        return _layer_norm(x[:, -1], a["lnf_g"], a["lnf_b"])
+
+    @staticmethod
+    def _softmax(logits: np.ndarray) -> np.ndarray:
+        e = np.exp(logits - logits.max())
+        return e / e.sum()
+
+    def _top(self, logits: np.ndarray, k: int, exclude: Iterable[str], candidates: Sequence[str] | None) -> list[Scored]:
+        probs = self._softmax(logits)  # over the scored subset: every item with interactions
+        allowed = np.ones(len(self.vocab), dtype=bool)
+        if candidates is not None:
+            allowed[:] = False
+            allowed[self._codes(candidates)] = True
+        allowed[self._codes(exclude)] = False
+        pool = np.flatnonzero(allowed)
+        if k <= 0 or not len(pool):
+            return []
+        if len(pool) > k:
+            pool = pool[np.argpartition(-logits[pool], k - 1)[:k]]
+        order = np.lexsort((pool, -logits[pool]))  # ties: lower catalogue position first
+        return [(self.vocab_ids[v], round(float(probs[v]), SCORE_DECIMALS)) for v in pool[order]]
+
+    # -- the Model protocol --
+    def recommend(self, *, user_id: str | None = None, item_id: str | None = None, k: int = 25,
+                  exclude: Iterable[str] = (), candidates: Sequence[str] | None = None) -> list[Scored]:
+        """Top-k for the user; item_id is ignored (USER_PERSONALIZATION does not use it)."""
+        logits = self._logits_many([self._user_history(user_id)])[0]
+        return self._top(logits, k, exclude, candidates)
+
+    def rank(self, *, user_id: str, item_ids: Sequence[str]) -> list[Scored]:
+        """Scored items (softmax over the scored inputs) by score, then items without interactions
+        in input order, without a score."""
+        unique = list(dict.fromkeys(item_ids))
+        known = [i for i in unique if i in self._vocab_index]
+        unknown = [(i, None) for i in unique if i not in self._vocab_index]
+        if not known:
+            return unknown
+        codes = self._codes(known)
+        logits = self._logits_many([self._user_history(user_id)])[0][codes]
+        probs = self._softmax(logits)
+        order = np.lexsort((np.arange(len(codes)), -logits))
+        return [(known[j], round(float(probs[j]), SCORE_DECIMALS)) for j in order] + unknown
+
+    def update(self, events: Sequence[Event]) -> None:
+        """Append streamed events (time order) to users' histories; items unknown to the model are skipped."""
+        for event in sorted(events, key=lambda e: e.timestamp):
+            code = self._vocab_index.get(event.item_id)
+            if code is not None:
+                self.streamed.setdefault(event.user_id, []).append(code)
+
+    def history_recommend(self, history: Sequence[str], k: int, exclude: Iterable[str] = ()) -> list[Scored]:
+        logits = self._logits_many([self._codes(history)])[0]
+        return self._top(logits, k, exclude, None)
+
+    def history_recommend_many(self, histories: Sequence[Sequence[str]], k: int) -> list[list[Scored]]:
+        """history_recommend for many histories, encoded together (offline evaluation)."""
+        out: list[list[Scored]] = []
+        for start in range(0, len(histories), SERVE_BLOCK):
+            block = histories[start:start + SERVE_BLOCK]
+            logits = self._logits_many([self._codes(h) for h in block])
+            out.extend(self._top(row, k, (), None) for row in logits)
+        return out
+
+    # -- persistence --
+    def save(self) -> bytes:
+        state = {
+            "params": self.params.__dict__,
+            "arrays": self.arrays,
+            "item_ids": list(self.item_ids),
+            "vocab": self.vocab,
+            "user_ids": list(self.user_ids),
+            "hist_indptr": self.hist_indptr,
+            "hist_items": self.hist_items,
+            "streamed": self.streamed,
+            "training_info": self.training_info,
+        }
+        return pickle.dumps({"engine": self.engine_name, "version": 1, "state": state}, protocol=5)
+
+    @classmethod
+    def load(cls, blob: bytes) -> "TransformerModel":
+        payload = pickle.loads(blob)
+        if payload.get("engine") not in (USER_PERSONALIZATION_V2, PERSONALIZED_RANKING_V2):
+            raise ValueError(f"not a transformer model: {payload.get('engine')!r}")
+        s = payload["state"]
+        return cls(payload["engine"], Params(**s["params"]), s["arrays"], np.array(s["item_ids"], dtype=object),
+                   s["vocab"], np.array(s["user_ids"], dtype=object), s["hist_indptr"], s["hist_items"],
+                   {u: list(v) for u, v in s["streamed"].items()}, s["training_info"])
+
+
+# ---- training: torch --------------------------------------------------------------------------
+
+def recency_weights(timestamps: np.ndarray, apply: bool) -> np.ndarray:
+    """Per-interaction loss weight: 0.5 + 0.5 * 2^(-age / (span / 10)), mean 1; all 1 without recency bias."""
+    if not apply or not len(timestamps):
+        return np.ones(len(timestamps), dtype=np.float32)
+    t = timestamps.astype(np.float64)
+    half_life = max((t.max() - t.min()) / 10.0, 3600.0)
+    w = 0.5 + 0.5 * np.exp2(-(t.max() - t) / half_life)
+    return (w / w.mean()).astype(np.float32)
+
+
+def _windows(indptr: np.ndarray, seqs: np.ndarray, weights: np.ndarray, users: np.ndarray, max_len: int,
+             pad: int, horizon: int = 1, decay: float = 1.0):
+    """Training windows over the users' sequences, cut from the newest item backwards.
+
+    A user's sequence s (n >= 2 items) has n - 1 input positions s[0..n-2]; position j's targets are
+    the next `horizon` items s[j+1..j+horizon] (those that exist), the k-th weighted decay^(k-1)
+    times its interaction's weight. Positions are cut into windows of at most max_len, the last
+    window ending at the newest item. Returns (inputs [C, max_len] left-padded with pad, targets
+    [C, max_len, horizon] with -1 padding, target weights [C, max_len, horizon], repeat gaps
+    [C, max_len] (_repeat_gaps), lengths [C])."""
+    n = (indptr[users + 1] - indptr[users]).astype(np.int64)
+    users, n = users[n >= 2], n[n >= 2]
+    pairs = n - 1
+    n_win = -(-pairs // max_len)
+    win_user = np.repeat(np.arange(len(users)), n_win)
+    win_j = np.arange(int(n_win.sum())) - np.repeat(np.cumsum(n_win) - n_win, n_win)  # 0 = newest window
+    end = pairs[win_user] - win_j * max_len  # exclusive end of the window's inputs, in the user's pairs
+    start = np.maximum(end - max_len, 0)
+    lengths = end - start
+    col = np.arange(max_len)[None, :] - (max_len - lengths)[:, None]  # position within the window's pairs
+    live = col >= 0
+    pos = start[:, None] + np.maximum(col, 0)  # the input's position in its user's sequence
+    first = indptr[users][win_user][:, None]
+    inputs = np.where(live, seqs[first + pos], pad)
+    ahead = pos[..., None] + 1 + np.arange(horizon)  # the targets' positions
+    ok = live[..., None] & (ahead < n[win_user][:, None, None])
+    src = np.where(ok, first[..., None] + ahead, 0)
+    targets = np.where(ok, seqs[src], -1)
+    target_w = np.where(ok, weights[src] * decay ** np.arange(horizon), 0.0).astype(np.float32)
+    return inputs, targets, target_w, _repeat_gaps(inputs), lengths
+
+
+def _repeat_gaps(inputs: np.ndarray) -> np.ndarray:
+    """gap[c, s]: how many positions later inputs[c, s] occurs again in its window (max_len if never)."""
+    C, L = inputs.shape
+    row, pos = np.repeat(np.arange(C), L), np.tile(np.arange(L), C)
+    order = np.lexsort((pos, inputs.ravel(), row))  # by window, item, position
+    gap = np.full(C * L, L, dtype=np.int64)
+    same = (row[order][1:] == row[order][:-1]) & (inputs.ravel()[order][1:] == inputs.ravel()[order][:-1])
+    gap[order[:-1][same]] = (pos[order][1:] - pos[order][:-1])[same]
+    return gap.reshape(C, L)
+
+
+class TransformerEngine:
+    def __init__(self, name: str):
+        self.name = name
+
+    def fit(self, data: TrainingData, hyperparameters: dict[str, str] | None = None, seed: int = 0) -> TransformerModel:
+        params = parse_hyperparameters(hyperparameters)
+        if data.n_interactions == 0:
+            raise ValueError("no interactions to train on")
+        counts = np.bincount(data.items, minlength=data.n_items)
+        vocab = np.flatnonzero(counts)
+        to_vocab = np.full(data.n_items, -1, dtype=np.int64)
+        to_vocab[vocab] = np.arange(len(vocab))
+        prior = popularity_prior(to_vocab[data.items], data.timestamps, len(vocab), params.apply_recency_bias)
+
+        order = np.argsort(data.users, kind="stable")  # as TrainingData.user_histories orders them
+        indptr, hist = data.user_histories()
+        hist_items = to_vocab[hist]
+        weights = recency_weights(data.timestamps, params.apply_recency_bias)[order]
+        features = None
+        if data.item_features is not None and data.item_features.values.shape[1]:
+            features = _standardise(data.item_features.values[vocab])
+        arrays, info = _train(indptr, hist_items, weights, len(vocab), features, prior, params, seed)
+        info.update(n_items_scored=int(len(vocab)))
+        return TransformerModel(self.name, params, arrays, data.item_ids, vocab, data.user_ids,
+                                indptr, hist_items, {}, info)
+
+
+def spectral_item_vectors(torch, indptr: np.ndarray, hist_items: np.ndarray, n_vocab: int, dim: int, seed: int,
+                          power_iterations: int = 3) -> np.ndarray:
+    """Item vectors [n_vocab, dim] from a randomized truncated SVD of the normalised user-item matrix
+    D_u^-1/2 X D_i^-1/2 (X binary), scaled to a mean row norm of 1: items that the same users
+    consume start close together, which the next-item objective then refines. Linear in the
+    interactions (sparse products); torch, so that it runs on the training's single thread (numpy's
+    BLAS threads stall on a busy machine: 0.6 s here became 5 s on 2 loaded cores)."""
+    n_users = len(indptr) - 1
+    users = np.repeat(np.arange(n_users), np.diff(indptr))
+    pairs = np.unique(users.astype(np.int64) * n_vocab + hist_items)  # distinct (user, item)
+    u, i = pairs // n_vocab, pairs % n_vocab
+    du = np.bincount(u, minlength=n_users).astype(np.float64)
+    di = np.bincount(i, minlength=n_vocab).astype(np.float64)
+    val = torch.from_numpy(1.0 / np.sqrt(du[u] * di[i]))
+    index = torch.from_numpy(np.stack([u, i]))
+    x = torch.sparse_coo_tensor(index, val, (n_users, n_vocab), check_invariants=False).coalesce()
+    xt = torch.sparse_coo_tensor(index.flip(0), val, (n_vocab, n_users), check_invariants=False).coalesce()
+    k = min(dim + 8, n_vocab, max(1, n_users))
+    gen = torch.Generator().manual_seed(seed)
+    y = x @ torch.randn(n_vocab, k, generator=gen, dtype=torch.float64)
+    for _ in range(power_iterations):
+        q = torch.linalg.qr(y).Q
+        y = x @ torch.linalg.qr(xt @ q).Q
+    q = torch.linalg.qr(y).Q
+    b = (xt @ q).T  # q^T X: [k, n_vocab]
+    _, sing, vt = torch.linalg.svd(b, full_matrices=False)
+    vectors = torch.zeros(n_vocab, dim, dtype=torch.float64)
+    top = min(dim, len(sing))
+    vectors[:, :top] = vt[:top].T * sing[:top].sqrt()
+    norm = float(vectors.norm(dim=1).mean())
+    return (vectors / (norm if norm > 0 else 1.0)).numpy().astype(np.float32)
+
+
+def _train(indptr, hist_items, weights, n_vocab, features, prior, params: Params, seed: int):
+    import torch  # only training needs torch; serving a fitted model does not
+
+    H, L = params.hidden_dimension, params.max_len
+    users = np.arange(len(indptr) - 1)
+    inputs, targets, target_w, gaps, lengths = _windows(indptr, hist_items, weights, users, L, n_vocab,
+                                                        params.horizon, params.horizon_decay)
+    n_windows = len(inputs)
+    if not n_windows:
+        raise ValueError("no user has two interactions: nothing to learn a next item from")
+    tokens = int(lengths.sum())  # input positions (each predicts up to `horizon` targets)
+
+    sampled = params.sampled_softmax
+    if sampled is None:
+        sampled = 0 if n_vocab <= FULL_SOFTMAX_MAX_ITEMS else min(SAMPLED_MAX, max(SAMPLED_MIN, n_vocab // 8))
+    out_width = n_vocab if sampled == 0 or sampled >= n_vocab else sampled
+    mean_len = tokens / n_windows
+    # Per target, forward: output layer, blocks (qkv, projection, 4x feed-forward, attention).
+    cost_per_token = out_width * H + params.num_blocks * (12 * H * H + 2 * H * mean_len)
+    budget = WORK_BUDGET * math.sqrt(max(1.0, tokens / BUDGET_REFERENCE_TOKENS))
+    affordable = budget / max(1.0, tokens * cost_per_token)
+    epochs = params.epochs if params.epochs is not None else min(MAX_AUTO_EPOCHS, max(MIN_AUTO_EPOCHS, affordable))
+    batch = min(params.batch_size, n_windows)
+    total_steps = max(1, int(math.ceil(epochs * n_windows / batch)))
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(TRAIN_THREADS)  # see user_personalization._train: one thread is fastest
+    try:
+        item_init = None
+        if params.init == "svd":
+            item_init = spectral_item_vectors(torch, indptr, hist_items, n_vocab, H, seed)
+        arrays, last_loss = _run(torch, n_vocab=n_vocab, features=features, prior=prior, params=params, seed=seed,
+                                 total_steps=total_steps, batch=batch, sampled=sampled, lengths=lengths,
+                                 tensors=(inputs, targets, target_w, gaps), item_init=item_init)
+    finally:
+        torch.set_num_threads(threads)
+    info = {"epochs": round(total_steps * batch / n_windows, 3), "steps": total_steps, "windows": n_windows,
+            "tokens": tokens, "final_loss": round(last_loss, 4), "softmax_candidates": out_width}
+    return arrays, info
+
+
+def _run(torch, *, n_vocab, features, prior, params: Params, seed: int, total_steps: int, batch: int,
+         sampled: int, lengths: np.ndarray, tensors, item_init):
+    """The training loop proper: seeded, with torch's global RNG restored afterwards."""
+    inputs, targets, target_w, gaps = tensors
+    L = params.max_len
+    warmup = max(1, int(WARMUP_SHARE * total_steps))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        gen = torch.Generator().manual_seed(seed)
+        net = _Net(torch, n_vocab, params, features, prior)
+        if params.init == "svd":
+            with torch.no_grad():
+                net.emb.weight[:n_vocab] = torch.from_numpy(item_init)
+        parameters = list(net.parameters())
+        # The shared Adam of the v1 engine; every parameter here gets dense updates (no row-wise table).
+        opt = _Adam(torch, parameters, torch.zeros(0), params.learning_rate, lazy_rows=False)
+        t_in, t_tg, t_w, t_gap = (torch.from_numpy(a) for a in (inputs, targets, target_w, gaps))
+        rng = np.random.default_rng(seed)
+        step, last_loss, queue = 0, float("nan"), []
+        net.train()
+        while step < total_steps:
+            if not queue:
+                queue = _length_batches(lengths, batch, rng)
+            rows = queue.pop()
+            width = int(lengths[rows].max())  # trim the left padding the whole batch shares
+            rows = torch.from_numpy(rows)
+            cut = slice(L - width, L)
+            loss = net.loss(t_in[rows, cut], t_tg[rows, cut], t_w[rows, cut], t_gap[rows, cut], sampled, gen)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(parameters, 5.0)
+            lr = params.learning_rate * min((step + 1) / warmup, (total_steps - step) / max(1, total_steps - warmup))
+            opt.step(lr, None, None)
+            step += 1
+            last_loss = float(loss.detach())
+        net.eval()
+        arrays = net.export(prior)
+    return arrays, last_loss
+
+
+def _Net(torch, n_vocab: int, params: Params, features, prior):
+    """Build the torch module (a factory so that torch is imported only when training)."""
+    nn, F = torch.nn, torch.nn.functional
+    H, L, heads, n_blocks, p_drop = (params.hidden_dimension, params.max_len, params.num_heads,
+                                     params.num_blocks, params.dropout)
+    dh = H // heads
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln1, self.ln2 = nn.LayerNorm(H, eps=LAYER_NORM_EPS), nn.LayerNorm(H, eps=LAYER_NORM_EPS)
+            self.qkv, self.proj = nn.Linear(H, 3 * H), nn.Linear(H, H)
+            self.ff1, self.ff2 = nn.Linear(H, 4 * H), nn.Linear(4 * H, H)
+
+        def forward(self, x, mask):
+            B, W, _ = x.shape
+            q, k, v = self.qkv(self.ln1(x)).split(H, dim=-1)
+            q, k, v = (t.reshape(B, W, heads, dh).transpose(1, 2) for t in (q, k, v))
+            attn = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None])
+            # Dropout on the residual branches only: random masks cost ~12 ns an element on one core,
+            # and the attention weights and the 4H-wide hidden layer would triple that work.
+            x = x + F.dropout(self.proj(attn.transpose(1, 2).reshape(B, W, H)), p_drop, self.training)
+            return x + F.dropout(self.ff2(F.relu(self.ff1(self.ln2(x)))), p_drop, self.training)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(n_vocab + 1, H, padding_idx=n_vocab)  # + PAD
+            nn.init.normal_(self.emb.weight, std=1.0 / math.sqrt(H))
+            with torch.no_grad():
+                self.emb.weight[n_vocab].zero_()
+            self.feats = None if features is None else torch.from_numpy(features)
+            self.meta = None if features is None else nn.Linear(features.shape[1], H, bias=False)
+            if self.meta is not None:
+                nn.init.normal_(self.meta.weight, std=0.01)
+            self.pos = nn.Parameter(torch.randn(L, H) * 0.02)
+            self.blocks = nn.ModuleList(Block() for _ in range(n_blocks))
+            self.lnf = nn.LayerNorm(H, eps=LAYER_NORM_EPS)
+            self.bias = nn.Parameter(torch.from_numpy(np.log(prior).astype(np.float32)))
+            self.repeat = nn.Parameter(torch.zeros(2))  # [in the context, the newest item]
+
+        def item_table(self):
+            table = self.emb.weight[:n_vocab]
+            if self.meta is not None:
+                table = table + self.meta(self.feats)
+            return table
+
+        def forward(self, inputs, items):
+            """Outputs [B, W, H] for left-padded inputs [B, W] (PAD = n_vocab)."""
+            B, W = inputs.shape
+            live = inputs < n_vocab
+            table = torch.cat([items, torch.zeros(1, H)])  # PAD embeds to 0
+            x = table[inputs] * math.sqrt(H) + self.pos[L - W:]
+            x = F.dropout(x, p_drop, self.training)
+            causal = torch.ones(W, W, dtype=torch.bool).tril()
+            mask = causal[None] & (live[:, None, :] | torch.eye(W, dtype=torch.bool)[None])
+            for block in self.blocks:
+                x = block(x, mask)
+            return self.lnf(x)
+
+        def loss(self, inputs, targets, weights, repeat_gap, sampled, gen):
+            """Weighted cross-entropy of every position's targets [B, W, K] (-1 / weight 0: none)."""
+            items = self.item_table()
+            B, W = inputs.shape
+            user = self.forward(inputs, items).reshape(B * W, H)
+            tgt = targets.reshape(B * W, -1).clamp_min(0)
+            w = weights.reshape(B * W, -1)
+            if sampled and sampled < n_vocab:
+                negatives = torch.randint(0, n_vocab, (sampled,), generator=gen)
+                cand, remap = torch.unique(torch.cat([tgt.reshape(-1), negatives]), return_inverse=True)
+                logits = user @ items[cand].T + self.bias[cand]
+                tgt = remap[:tgt.numel()].reshape(tgt.shape)
+                column = torch.full((n_vocab + 1,), len(cand), dtype=torch.long)  # not a candidate: dropped
+                column[cand] = torch.arange(len(cand))
+                cols, width = column[inputs], len(cand)
+            else:
+                logits = user @ items.T + self.bias
+                cols, width = inputs, n_vocab  # PAD (n_vocab) is >= width: dropped
+            # Repeat biases at (position t, item of its context inputs[:t+1]) pairs, each item once
+            # (at its latest occurrence s <= t: s whose next occurrence comes after t); s == t: newest.
+            t_i, s_i = torch.arange(W)[:, None], torch.arange(W)[None, :]
+            pairs = (s_i <= t_i)[None] & ((s_i + repeat_gap)[:, None, :] > t_i[None]) & (inputs < n_vocab)[:, None, :]
+            b, t, s_ = torch.nonzero(pairs, as_tuple=True)  # [B, Wt, Ws]
+            col = cols[b, s_]
+            ok = col < width
+            b, t, s_, col = b[ok], t[ok], s_[ok], col[ok]
+            values = self.repeat[0] + self.repeat[1] * (s_ == t).float()
+            logits = logits.index_put((b * W + t, col), values, accumulate=True)
+            nll = -logits.log_softmax(dim=1).gather(1, tgt)
+            return (nll * w).sum() / w.sum().clamp_min(1e-12)
+
+        def export(self, prior):
+            g = lambda t: t.detach().numpy().astype(np.float32).copy()  # noqa: E731
+            with torch.no_grad():
+                out = {"items": g(self.item_table()), "positions": g(self.pos), "bias": g(self.bias),
+                       "repeat": g(self.repeat), "lnf_g": g(self.lnf.weight), "lnf_b": g(self.lnf.bias),
+                       "prior": np.asarray(prior, dtype=np.float64)}
+                for k, blk in enumerate(self.blocks):
+                    out.update({f"ln1_g{k}": g(blk.ln1.weight), f"ln1_b{k}": g(blk.ln1.bias),
+                                f"ln2_g{k}": g(blk.ln2.weight), f"ln2_b{k}": g(blk.ln2.bias),
+                                f"qkv_w{k}": g(blk.qkv.weight), f"qkv_b{k}": g(blk.qkv.bias),
+                                f"proj_w{k}": g(blk.proj.weight), f"proj_b{k}": g(blk.proj.bias),
+                                f"ff1_w{k}": g(blk.ff1.weight), f"ff1_b{k}": g(blk.ff1.bias),
+                                f"ff2_w{k}": g(blk.ff2.weight), f"ff2_b{k}": g(blk.ff2.bias)})
+            return out
+
+    return Net()
