@@ -7,9 +7,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import quality  # noqa: E402
+import scale  # noqa: E402
 import workflow  # noqa: E402
 
-BENCHMARKS = {"workflow": workflow.run}
+BENCHMARKS = {"workflow": workflow.run, "scale": scale.run, "quality": quality.run}
 
 
 def main(names: list[str]) -> None:

@@ -320,13 +320,23 @@ def _numeric_block(col: pd.Series) -> np.ndarray:
 
 
 def _split_values(col: pd.Series) -> pd.Series:
-    """One row per (record position, value) of a categorical column; index = record position."""
-    present = col.dropna()
-    present = present[present.astype(str) != ""]
-    if present.empty:
+    """One row per (record position, value) of a categorical column; index = record position.
+
+    Each distinct raw value is split once (catalogues repeat a few category strings over many
+    items), then the pieces are spread back to the records."""
+    codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+    pieces = [[p for p in (q.strip() for q in str(u).split("|")) if p] for u in uniques]
+    n_pieces = np.array([len(p) for p in pieces], dtype=np.int64)
+    rows = np.flatnonzero(codes >= 0)
+    rows = rows[n_pieces[codes[rows]] > 0]
+    if not len(rows):
         return pd.Series([], dtype=object)
-    parts = present.astype(str).str.split("|").explode().str.strip()
-    return parts[parts != ""]
+    flat = np.array([p for ps in pieces for p in ps], dtype=object)
+    first = np.cumsum(n_pieces) - n_pieces
+    per_row = n_pieces[codes[rows]]
+    within = np.arange(int(per_row.sum())) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    position = np.repeat(first[codes[rows]], per_row) + within
+    return pd.Series(flat[position], index=col.index.to_numpy()[np.repeat(rows, per_row)], dtype=object)
 
 
 def _vocabulary(col: pd.Series) -> list[str]:

@@ -209,34 +209,47 @@ def test_numpy_serving_matches_the_torch_network():
             want = net.forward(inputs, net.item_table())[0, -1].numpy()
         np.testing.assert_allclose(row, want, atol=1e-5)
     # the training loss's logits (repeat biases included) are the served ones
+    none = (torch.zeros(0, dtype=torch.long),) * 3
     inputs = torch.tensor([[V, V, 3, 1, 4, 1]])
-    targets = torch.tensor([[-1, -1, 1, 4, 1, 5]])[..., None]  # horizon 1
+    targets = torch.tensor([[-1, -1, 1, 4, 1, 5]])
     gaps = torch.from_numpy(_repeat_gaps(inputs.numpy()))
     for t in range(2, 6):
-        weights = torch.zeros(1, t + 1, 1)
+        weights = torch.zeros(1, t + 1)
         weights[0, t] = 1.0
         with torch.no_grad():
-            loss = float(net.loss(inputs[:, :t + 1], targets[:, :t + 1], weights, gaps[:, :t + 1], 0, None))
-        logits = model._logits_many([inputs[0, 2:t + 1].numpy()])[0]
-        expected = np.log(np.exp(logits - logits.max()).sum()) - (logits[targets[0, t, 0]] - logits.max())
-        assert loss == pytest.approx(expected, abs=1e-4)
+            loss = float(net.loss(inputs[:, :t + 1], targets[:, :t + 1], weights, gaps[:, :t + 1], none, 0, None))
+        assert loss == pytest.approx(cross_entropy(model, inputs[0, 2:t + 1].numpy(), targets[0, t]), abs=1e-4)
+    # a window with earlier history: items 8 and 2 were seen before it (2 again inside, at column 5)
+    history = np.array([8, 2, 3, 1, 4, 1, 5, 2])
+    windows = _windows(np.array([0, 9]), np.r_[history, 6], np.ones(9, np.float32), np.array([0]), 6, V)
+    assert windows.inputs[0].tolist() == [3, 1, 4, 1, 5, 2]  # the newest window (then [PAD x 4, 8, 2])
+    pre = windows.pre_of(np.array([0]), 0)
+    assert [r.tolist() for r in pre] == [[0, 0], [2, 8], [5, 6]]
+    weights = torch.zeros(1, 6)
+    weights[0, 5] = 1.0
+    with torch.no_grad():
+        loss = float(net.loss(torch.from_numpy(windows.inputs[:1]), torch.from_numpy(windows.targets[:1]), weights,
+                              torch.from_numpy(windows.gaps[:1]), tuple(torch.from_numpy(a) for a in pre), 0, None))
+    assert loss == pytest.approx(cross_entropy(model, history, 6), abs=1e-4)
+
+
+def cross_entropy(model, history, target):
+    logits = model._logits_many([np.asarray(history)])[0]
+    return np.log(np.exp(logits - logits.max()).sum()) - (logits[int(target)] - logits.max())
 
 
 def test_windows_cut_from_the_newest_item():
     indptr = np.array([0, 5, 6, 9])
     seqs = np.array([10, 11, 12, 13, 14, 20, 30, 31, 30])
     weights = np.arange(9, dtype=np.float32)
-    inputs, targets, w, gaps, lengths = _windows(indptr, seqs, weights, np.arange(3), 3, pad=99)
+    w = _windows(indptr, seqs, weights, np.arange(3), 3, pad=99)
     # user 0: 4 pairs -> windows [11 12 13 -> 12 13 14] and [10 -> 11]; user 1: none; user 2: 2 pairs
-    assert inputs.tolist() == [[11, 12, 13], [99, 99, 10], [99, 30, 31]]
-    assert targets[..., 0].tolist() == [[12, 13, 14], [-1, -1, 11], [-1, 31, 30]]
-    assert w[..., 0].tolist() == [[2, 3, 4], [0, 0, 1], [0, 7, 8]]
-    assert lengths.tolist() == [3, 1, 2]
-    # a horizon of 2: each position also predicts the item after next (decayed), when there is one
-    _, targets, w, _, _ = _windows(indptr, seqs, weights, np.arange(3), 3, 99, horizon=2, decay=0.5)
-    assert targets[0].tolist() == [[12, 13], [13, 14], [14, -1]]
-    assert targets[1, 2].tolist() == [11, 12]  # beyond its window: still the user's next items
-    assert w[0].tolist() == [[2, 1.5], [3, 2], [4, 0]]
+    assert w.inputs.tolist() == [[11, 12, 13], [99, 99, 10], [99, 30, 31]]
+    assert w.targets.tolist() == [[12, 13, 14], [-1, -1, 11], [-1, 31, 30]]
+    assert w.weights.tolist() == [[2, 3, 4], [0, 0, 1], [0, 7, 8]]
+    assert w.lengths.tolist() == [3, 1, 2]
+    # user 0's newest window had seen 10 before it; the others nothing
+    assert w.pre_indptr.tolist() == [0, 1, 1, 1] and w.pre_items.tolist() == [10] and w.pre_until.tolist() == [3]
     assert _repeat_gaps(np.array([[5, 6, 5, 5]])).tolist() == [[2, 4, 1, 4]]
 
 

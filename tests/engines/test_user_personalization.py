@@ -230,3 +230,41 @@ def test_train_and_evaluate_without_refit_streams_test_users(tiny_up_hp):
     u = parts.test_users[0]
     full = list(data.item_ids[data.items[data.users == u]])
     assert model.recommend(user_id=data.user_ids[u], k=5) == model.history_recommend(full, 5)
+
+
+def test_batched_ranking_matches_one_by_one(genre_model):
+    histories = [["a1"], ["b2", "b5", "a0"], ["ghost"], [], A + B + A[:4], ["b1"] * 3]
+    for k in (1, 3, 16, 40):
+        one = [genre_model.history_recommend(h, k) for h in histories]
+        many = genre_model.history_recommend_many(histories, k)
+        assert [ids(r) for r in many] == [ids(r) for r in one] == genre_model.history_rank_many(histories, k)
+        for a, b in zip(many, one):
+            assert [s for _, s in a] == pytest.approx([s for _, s in b], abs=2e-7)
+    assert genre_model.history_rank_many(histories, 0) == [[] for _ in histories]
+
+
+def test_lazy_row_updates_train_a_large_catalogue(monkeypatch, tiny_up_hp):
+    """Above DENSE_EMBEDDING_UPDATE_MAX cells Adam updates only the rows a step touched."""
+    from personalize_mock.recipes.engines import user_personalization as up
+
+    monkeypatch.setattr(up, "DENSE_EMBEDDING_UPDATE_MAX", 0)
+    engine = get_engine("aws-user-personalization")
+    one, two = engine.fit(genre_data(), tiny_up_hp, 7), engine.fit(genre_data(), tiny_up_hp, 7)
+    assert all(np.array_equal(one.arrays[key], two.arrays[key]) for key in one.arrays)
+    assert set(ids(one.recommend(user_id="u0", k=5))) <= set(A)
+    assert set(ids(one.recommend(user_id="u1", k=5))) <= set(B)
+
+
+def test_refit_beside_the_split_fit_gives_the_sequential_results(tiny_up_hp):
+    torch = pytest.importorskip("torch")
+    from personalize_mock.recipes import evaluation as ev
+
+    engine = get_engine("aws-user-personalization")
+    data = genre_data(seed=3)
+    threads = torch.get_num_threads()
+    served, metrics = ev.train_and_evaluate(engine, data, tiny_up_hp, seed=5)
+    assert torch.get_num_threads() == threads  # the fits' one-thread setting is undone
+    alone = engine.fit(data, tiny_up_hp, 5)
+    assert all(np.array_equal(served.arrays[key], alone.arrays[key]) for key in alone.arrays)
+    parts = ev.split(data, seed=5)
+    assert metrics == ev.evaluate(engine.fit(parts.train, tiny_up_hp, 5), parts)

@@ -76,6 +76,8 @@ SAMPLED_MIN, SAMPLED_MAX = 1024, 8192
 LAYER_NORM_EPS = 1e-5
 WARMUP_SHARE = 0.02
 SERVE_BLOCK = 256  # histories encoded together by history_recommend_many
+BLAS_CALL_MAX = 1 << 18  # multiply-adds per numpy product at serving time (see _dot)
+SEEN_HISTORY = 1000  # the repeat bias covers the items of a user's last SEEN_HISTORY interactions
 
 
 @dataclass(frozen=True)
@@ -84,13 +86,12 @@ class Params:
     hidden_dimension: int = 64
     num_blocks: int = 2
     num_heads: int = 2
+    ffn_factor: int = 4  # feed-forward inner width = ffn_factor * hidden_dimension
     max_len: int = 50
     dropout: float = 0.2
     epochs: float | None = None
     learning_rate: float = 0.002
     batch_size: int = 64
-    horizon: int = 1
-    horizon_decay: float = 1.0
     init: str = "svd"  # item embeddings start from "svd" (spectral_item_vectors) or "random"
     sampled_softmax: int | None = None  # None: auto, 0: full softmax, n: n candidates per step
 
@@ -123,18 +124,16 @@ def parse_hyperparameters(hyperparameters: dict[str, str] | None) -> Params:
         if text not in ("true", "false"):
             raise ValueError(f"apply_recency_bias must be true or false, got {raw['apply_recency_bias']!r}")
         kwargs["apply_recency_bias"] = text == "true"
-    for name, lo, hi in (("hidden_dimension", 4, 1024), ("num_blocks", 1, 8), ("num_heads", 1, 16),
-                         ("max_len", 2, 1024), ("batch_size", 1, 65536), ("horizon", 1, 64)):
+    for name, lo, hi in (("hidden_dimension", 4, 1024), ("num_blocks", 1, 8), ("num_heads", 1, 16), ("ffn_factor", 1, 8),
+                         ("max_len", 2, 1024), ("batch_size", 1, 65536)):
         if name in raw:
             kwargs[name] = integer(name, lo, hi)
     if "dropout" in raw:
         kwargs["dropout"] = number("dropout", 0.0, 0.9)
     if "init" in raw:
         kwargs["init"] = str(raw["init"]).strip().lower()
-        if kwargs["init"] not in ("svd", "random"):
-            raise ValueError(f"init must be svd or random, got {raw['init']!r}")
-    if "horizon_decay" in raw:
-        kwargs["horizon_decay"] = number("horizon_decay", 0.0, 1.0)
+        if kwargs["init"] not in ("svd", "seq", "random"):
+            raise ValueError(f"init must be svd, seq or random, got {raw['init']!r}")
     if "learning_rate" in raw:
         kwargs["learning_rate"] = number("learning_rate", 0.0, 1.0, lo_open=True)
     if str(raw.get("epochs", "auto")).strip().lower() != "auto":
@@ -149,6 +148,24 @@ def parse_hyperparameters(hyperparameters: dict[str, str] | None) -> Params:
 
 
 # ---- the trained model: numpy only ------------------------------------------------------------
+
+def _dot(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """x [..., K] @ w [K, N] in calls of at most BLAS_CALL_MAX multiply-adds each.
+
+    OpenBLAS runs a product that small on the calling thread; a bigger one it splits across its
+    threads, and on a busy machine (the server answering requests, other processes) a descheduled
+    worker stalls the call: a 50x64 @ 64x192 product had a median of 0.04 ms and a p99 of 32 ms on
+    2 loaded cores. Chunked, a request's latency stays at its median."""
+    rows = x.reshape(-1, x.shape[-1])
+    step = max(1, BLAS_CALL_MAX // max(1, w.shape[0] * w.shape[1]))
+    if len(rows) <= step:
+        out = rows @ w
+    else:
+        out = np.empty((len(rows), w.shape[1]), dtype=np.result_type(rows, w))
+        for start in range(0, len(rows), step):
+            np.matmul(rows[start:start + step], w, out=out[start:start + step])
+    return out.reshape(*x.shape[:-1], w.shape[1])
+
 
 def _layer_norm(x: np.ndarray, gain: np.ndarray, bias: np.ndarray) -> np.ndarray:
     mean = x.mean(axis=-1, keepdims=True)
@@ -205,10 +222,10 @@ class TransformerModel:
         if warm:
             contexts = [histories[b][-self.params.max_len:] for b in warm]
             a = self.arrays
-            logits = self._encode(contexts) @ self._items_T + a["bias"]
-            for row, ctx in enumerate(contexts):  # the learned repeat biases (_Net.repeat_bias)
-                logits[row, ctx] += a["repeat"][0]
-                logits[row, ctx[-1]] += a["repeat"][1]
+            logits = _dot(self._encode(contexts), self._items_T) + a["bias"]
+            for row, b in enumerate(warm):  # the learned repeat biases (_Net.loss)
+                logits[row, histories[b][-SEEN_HISTORY:]] += a["repeat"][0]  # once per distinct item
+                logits[row, histories[b][-1]] += a["repeat"][1]
             out[warm] = logits
         return out
 
@@ -230,7 +247,7 @@ class TransformerModel:
         for k in range(p.num_blocks):
             last = k == p.num_blocks - 1  # the last block is needed at the newest position only
             h = _layer_norm(x, a[f"ln1_g{k}"], a[f"ln1_b{k}"])
-            qkv = h @ a[f"qkv_w{k}"].T + a[f"qkv_b{k}"]
+            qkv = _dot(h, a[f"qkv_w{k}"].T) + a[f"qkv_b{k}"]
             q, kk, v = qkv[..., :H], qkv[..., H:2 * H], qkv[..., 2 * H:]
             if last:
                 q, mask, x = q[:, -1:], allowed[:, -1:], x[:, -1:]
@@ -244,10 +261,10 @@ class TransformerModel:
             scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
             attn = (scores / scores.sum(axis=-1, keepdims=True)) @ v
             attn = attn.transpose(0, 2, 1, 3).reshape(B, -1, H)
-            x = x + attn @ a[f"proj_w{k}"].T + a[f"proj_b{k}"]
+            x = x + _dot(attn, a[f"proj_w{k}"].T) + a[f"proj_b{k}"]
             h = _layer_norm(x, a[f"ln2_g{k}"], a[f"ln2_b{k}"])
-            h = np.maximum(h @ a[f"ff1_w{k}"].T + a[f"ff1_b{k}"], 0.0)
-            x = x + h @ a[f"ff2_w{k}"].T + a[f"ff2_b{k}"]
+            h = np.maximum(_dot(h, a[f"ff1_w{k}"].T) + a[f"ff1_b{k}"], 0.0)
+            x = x + _dot(h, a[f"ff2_w{k}"].T) + a[f"ff2_b{k}"]
         return _layer_norm(x[:, -1], a["lnf_g"], a["lnf_b"])
 
     @staticmethod
@@ -349,16 +366,34 @@ def recency_weights(timestamps: np.ndarray, apply: bool) -> np.ndarray:
     return (w / w.mean()).astype(np.float32)
 
 
+@dataclass
+class _Windows:
+    """Training windows (see _windows); pre_* is a CSR over windows of the items seen before it."""
+
+    inputs: np.ndarray  # [C, max_len] vocab codes, left-padded with PAD
+    targets: np.ndarray  # [C, max_len] the next item of each input, -1 on padding
+    weights: np.ndarray  # [C, max_len] the target's loss weight, 0 on padding
+    gaps: np.ndarray  # [C, max_len] _repeat_gaps(inputs)
+    lengths: np.ndarray  # [C] live positions
+    pre_indptr: np.ndarray  # [C + 1]
+    pre_items: np.ndarray  # distinct items of the user's SEEN_HISTORY before the window ...
+    pre_until: np.ndarray  # ... and the column of their first occurrence in the window (max_len: none)
+
+    def pre_of(self, rows: np.ndarray, trim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row in the batch, item, until column) of the batch's windows, columns shifted by -trim."""
+        counts = self.pre_indptr[rows + 1] - self.pre_indptr[rows]
+        at = np.repeat(self.pre_indptr[rows] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        return np.repeat(np.arange(len(rows)), counts), self.pre_items[at], self.pre_until[at] - trim
+
+
 def _windows(indptr: np.ndarray, seqs: np.ndarray, weights: np.ndarray, users: np.ndarray, max_len: int,
-             pad: int, horizon: int = 1, decay: float = 1.0):
+             pad: int) -> _Windows:
     """Training windows over the users' sequences, cut from the newest item backwards.
 
-    A user's sequence s (n >= 2 items) has n - 1 input positions s[0..n-2]; position j's targets are
-    the next `horizon` items s[j+1..j+horizon] (those that exist), the k-th weighted decay^(k-1)
-    times its interaction's weight. Positions are cut into windows of at most max_len, the last
-    window ending at the newest item. Returns (inputs [C, max_len] left-padded with pad, targets
-    [C, max_len, horizon] with -1 padding, target weights [C, max_len, horizon], repeat gaps
-    [C, max_len] (_repeat_gaps), lengths [C])."""
+    A user's sequence s (n >= 2 items) has n - 1 input positions s[0..n-2], each predicting the next
+    item (weighted by that interaction's weight). Positions are cut into windows of at most max_len,
+    the last window ending at the newest item. Each window also lists the distinct items the user
+    had consumed before it (within the last SEEN_HISTORY interactions), for the repeat bias."""
     n = (indptr[users + 1] - indptr[users]).astype(np.int64)
     users, n = users[n >= 2], n[n >= 2]
     pairs = n - 1
@@ -370,15 +405,35 @@ def _windows(indptr: np.ndarray, seqs: np.ndarray, weights: np.ndarray, users: n
     lengths = end - start
     col = np.arange(max_len)[None, :] - (max_len - lengths)[:, None]  # position within the window's pairs
     live = col >= 0
-    pos = start[:, None] + np.maximum(col, 0)  # the input's position in its user's sequence
-    first = indptr[users][win_user][:, None]
-    inputs = np.where(live, seqs[first + pos], pad)
-    ahead = pos[..., None] + 1 + np.arange(horizon)  # the targets' positions
-    ok = live[..., None] & (ahead < n[win_user][:, None, None])
-    src = np.where(ok, first[..., None] + ahead, 0)
-    targets = np.where(ok, seqs[src], -1)
-    target_w = np.where(ok, weights[src] * decay ** np.arange(horizon), 0.0).astype(np.float32)
-    return inputs, targets, target_w, _repeat_gaps(inputs), lengths
+    first = indptr[users][win_user]
+    src = first[:, None] + start[:, None] + np.maximum(col, 0)  # the input's index in seqs
+    inputs = np.where(live, seqs[src], pad)
+    targets = np.where(live, seqs[src + 1], -1)
+    target_w = np.where(live, weights[src + 1], 0.0).astype(np.float32)
+
+    # Items seen before each window: positions [max(0, start - (SEEN_HISTORY - max_len)), start).
+    pre_start = np.maximum(0, start - max(0, SEEN_HISTORY - max_len))
+    span = start - pre_start
+    C = len(inputs)
+    owner = np.repeat(np.arange(C), span)
+    at = np.repeat(first + pre_start - np.cumsum(span) + span, span) + np.arange(int(span.sum()))
+    key = np.unique(owner * pad + seqs[at])  # distinct (window, item); pad = n_vocab
+    pre_win, pre_items = key // pad, key % pad
+    # each pre-window item counts until its first occurrence inside the window (then the in-window
+    # pairs of the loss take over), or through the whole window
+    in_key = (np.arange(C)[:, None] * pad + inputs)[live]
+    in_col = np.broadcast_to(np.arange(max_len), inputs.shape)[live]
+    order = np.lexsort((in_col, in_key))
+    in_key, in_col = in_key[order], in_col[order]
+    firsts = np.r_[True, in_key[1:] != in_key[:-1]]
+    in_key, in_col = in_key[firsts], in_col[firsts]
+    hit = np.minimum(np.searchsorted(in_key, key), max(0, len(in_key) - 1))
+    found = (hit < len(in_key)) & (in_key[hit] == key) if len(in_key) else np.zeros(len(key), dtype=bool)
+    pre_until = np.where(found, in_col[hit] if len(in_key) else 0, max_len)
+    pre_indptr = np.zeros(C + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pre_win, minlength=C), out=pre_indptr[1:])
+    return _Windows(inputs, targets, target_w, _repeat_gaps(inputs), lengths, pre_indptr,
+                    pre_items.astype(np.int64), pre_until.astype(np.int64))
 
 
 def _repeat_gaps(inputs: np.ndarray) -> np.ndarray:
@@ -420,31 +475,46 @@ class TransformerEngine:
 
 
 def spectral_item_vectors(torch, indptr: np.ndarray, hist_items: np.ndarray, n_vocab: int, dim: int, seed: int,
-                          power_iterations: int = 3) -> np.ndarray:
-    """Item vectors [n_vocab, dim] from a randomized truncated SVD of the normalised user-item matrix
-    D_u^-1/2 X D_i^-1/2 (X binary), scaled to a mean row norm of 1: items that the same users
-    consume start close together, which the next-item objective then refines. Linear in the
-    interactions (sparse products); torch, so that it runs on the training's single thread (numpy's
-    BLAS threads stall on a busy machine: 0.6 s here became 5 s on 2 loaded cores)."""
+                          kind: str = "svd", window: int = 3, power_iterations: int = 3) -> np.ndarray:
+    """Item vectors [n_vocab, dim] from a randomized truncated SVD, scaled to a mean row norm of 1.
+
+    kind "svd": of the normalised user-item matrix D_u^-1/2 X D_i^-1/2 (X binary): items that the
+    same users consume start close together. kind "seq": of the normalised item-item matrix of
+    co-occurrences within `window` positions of each other in the users' sequences (weight 1/gap):
+    items consumed one after the other start close together. The next-item objective then refines
+    them. Linear in the interactions (sparse products); torch, so that it runs on the training's
+    single thread (numpy's BLAS threads stall on a busy machine: 0.6 s here became 5 s)."""
     n_users = len(indptr) - 1
-    users = np.repeat(np.arange(n_users), np.diff(indptr))
-    pairs = np.unique(users.astype(np.int64) * n_vocab + hist_items)  # distinct (user, item)
-    u, i = pairs // n_vocab, pairs % n_vocab
-    du = np.bincount(u, minlength=n_users).astype(np.float64)
-    di = np.bincount(i, minlength=n_vocab).astype(np.float64)
-    val = torch.from_numpy(1.0 / np.sqrt(du[u] * di[i]))
-    index = torch.from_numpy(np.stack([u, i]))
-    x = torch.sparse_coo_tensor(index, val, (n_users, n_vocab), check_invariants=False).coalesce()
-    xt = torch.sparse_coo_tensor(index.flip(0), val, (n_vocab, n_users), check_invariants=False).coalesce()
-    k = min(dim + 8, n_vocab, max(1, n_users))
+    if kind == "svd":
+        users = np.repeat(np.arange(n_users), np.diff(indptr))
+        pairs = np.unique(users.astype(np.int64) * n_vocab + hist_items)  # distinct (user, item)
+        rows, cols, n_rows = pairs // n_vocab, pairs % n_vocab, n_users
+        counts = np.ones(len(pairs))
+    else:
+        users = np.repeat(np.arange(n_users), np.diff(indptr))
+        a, b, w = [], [], []
+        for gap in range(1, window + 1):
+            same = users[gap:] == users[:-gap]
+            a += [hist_items[:-gap][same], hist_items[gap:][same]]
+            b += [hist_items[gap:][same], hist_items[:-gap][same]]
+            w += [np.full(2 * int(same.sum()), 1.0 / gap)]
+        key = np.concatenate(a).astype(np.int64) * n_vocab + np.concatenate(b)
+        key, inverse = np.unique(key, return_inverse=True)
+        counts = np.bincount(inverse, weights=np.concatenate(w))
+        rows, cols, n_rows = key // n_vocab, key % n_vocab, n_vocab
+    dr = np.bincount(rows, weights=counts, minlength=n_rows)
+    dc = np.bincount(cols, weights=counts, minlength=n_vocab)
+    val = torch.from_numpy(counts / np.sqrt(dr[rows] * dc[cols]))
+    index = torch.from_numpy(np.stack([rows, cols]))
+    x = torch.sparse_coo_tensor(index, val, (n_rows, n_vocab), check_invariants=False).coalesce()
+    xt = torch.sparse_coo_tensor(index.flip(0), val, (n_vocab, n_rows), check_invariants=False).coalesce()
+    k = min(dim + 8, n_vocab, max(1, n_rows))
     gen = torch.Generator().manual_seed(seed)
     y = x @ torch.randn(n_vocab, k, generator=gen, dtype=torch.float64)
     for _ in range(power_iterations):
-        q = torch.linalg.qr(y).Q
-        y = x @ torch.linalg.qr(xt @ q).Q
+        y = x @ torch.linalg.qr(xt @ torch.linalg.qr(y).Q).Q
     q = torch.linalg.qr(y).Q
-    b = (xt @ q).T  # q^T X: [k, n_vocab]
-    _, sing, vt = torch.linalg.svd(b, full_matrices=False)
+    _, sing, vt = torch.linalg.svd((xt @ q).T, full_matrices=False)  # of q^T X: [k, n_vocab]
     vectors = torch.zeros(n_vocab, dim, dtype=torch.float64)
     top = min(dim, len(sing))
     vectors[:, :top] = vt[:top].T * sing[:top].sqrt()
@@ -457,20 +527,19 @@ def _train(indptr, hist_items, weights, n_vocab, features, prior, params: Params
 
     H, L = params.hidden_dimension, params.max_len
     users = np.arange(len(indptr) - 1)
-    inputs, targets, target_w, gaps, lengths = _windows(indptr, hist_items, weights, users, L, n_vocab,
-                                                        params.horizon, params.horizon_decay)
-    n_windows = len(inputs)
+    windows = _windows(indptr, hist_items, weights, users, L, n_vocab)
+    n_windows = len(windows.inputs)
     if not n_windows:
         raise ValueError("no user has two interactions: nothing to learn a next item from")
-    tokens = int(lengths.sum())  # input positions (each predicts up to `horizon` targets)
+    tokens = int(windows.lengths.sum())
 
     sampled = params.sampled_softmax
     if sampled is None:
         sampled = 0 if n_vocab <= FULL_SOFTMAX_MAX_ITEMS else min(SAMPLED_MAX, max(SAMPLED_MIN, n_vocab // 8))
     out_width = n_vocab if sampled == 0 or sampled >= n_vocab else sampled
     mean_len = tokens / n_windows
-    # Per target, forward: output layer, blocks (qkv, projection, 4x feed-forward, attention).
-    cost_per_token = out_width * H + params.num_blocks * (12 * H * H + 2 * H * mean_len)
+    # Per position, forward: output layer, blocks (qkv, projection, feed-forward, attention).
+    cost_per_token = out_width * H + params.num_blocks * ((4 + 2 * params.ffn_factor) * H * H + 2 * H * mean_len)
     budget = WORK_BUDGET * math.sqrt(max(1.0, tokens / BUDGET_REFERENCE_TOKENS))
     affordable = budget / max(1.0, tokens * cost_per_token)
     epochs = params.epochs if params.epochs is not None else min(MAX_AUTO_EPOCHS, max(MIN_AUTO_EPOCHS, affordable))
@@ -481,11 +550,11 @@ def _train(indptr, hist_items, weights, n_vocab, features, prior, params: Params
     torch.set_num_threads(TRAIN_THREADS)  # see user_personalization._train: one thread is fastest
     try:
         item_init = None
-        if params.init == "svd":
-            item_init = spectral_item_vectors(torch, indptr, hist_items, n_vocab, H, seed)
+        if params.init != "random":
+            item_init = spectral_item_vectors(torch, indptr, hist_items, n_vocab, H, seed, params.init)
         arrays, last_loss = _run(torch, n_vocab=n_vocab, features=features, prior=prior, params=params, seed=seed,
-                                 total_steps=total_steps, batch=batch, sampled=sampled, lengths=lengths,
-                                 tensors=(inputs, targets, target_w, gaps), item_init=item_init)
+                                 total_steps=total_steps, batch=batch, sampled=sampled, windows=windows,
+                                 item_init=item_init)
     finally:
         torch.set_num_threads(threads)
     info = {"epochs": round(total_steps * batch / n_windows, 3), "steps": total_steps, "windows": n_windows,
@@ -494,22 +563,22 @@ def _train(indptr, hist_items, weights, n_vocab, features, prior, params: Params
 
 
 def _run(torch, *, n_vocab, features, prior, params: Params, seed: int, total_steps: int, batch: int,
-         sampled: int, lengths: np.ndarray, tensors, item_init):
+         sampled: int, windows: _Windows, item_init):
     """The training loop proper: seeded, with torch's global RNG restored afterwards."""
-    inputs, targets, target_w, gaps = tensors
-    L = params.max_len
+    L, lengths = params.max_len, windows.lengths
     warmup = max(1, int(WARMUP_SHARE * total_steps))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         net = _Net(torch, n_vocab, params, features, prior)
-        if params.init == "svd":
+        if item_init is not None:
             with torch.no_grad():
                 net.emb.weight[:n_vocab] = torch.from_numpy(item_init)
         parameters = list(net.parameters())
         # The shared Adam of the v1 engine; every parameter here gets dense updates (no row-wise table).
         opt = _Adam(torch, parameters, torch.zeros(0), params.learning_rate, lazy_rows=False)
-        t_in, t_tg, t_w, t_gap = (torch.from_numpy(a) for a in (inputs, targets, target_w, gaps))
+        t_in, t_tg, t_w, t_gap = (torch.from_numpy(a) for a in (windows.inputs, windows.targets,
+                                                                 windows.weights, windows.gaps))
         rng = np.random.default_rng(seed)
         step, last_loss, queue = 0, float("nan"), []
         net.train()
@@ -518,9 +587,10 @@ def _run(torch, *, n_vocab, features, prior, params: Params, seed: int, total_st
                 queue = _length_batches(lengths, batch, rng)
             rows = queue.pop()
             width = int(lengths[rows].max())  # trim the left padding the whole batch shares
+            pre = tuple(torch.from_numpy(a) for a in windows.pre_of(rows, L - width))
             rows = torch.from_numpy(rows)
             cut = slice(L - width, L)
-            loss = net.loss(t_in[rows, cut], t_tg[rows, cut], t_w[rows, cut], t_gap[rows, cut], sampled, gen)
+            loss = net.loss(t_in[rows, cut], t_tg[rows, cut], t_w[rows, cut], t_gap[rows, cut], pre, sampled, gen)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(parameters, 5.0)
             lr = params.learning_rate * min((step + 1) / warmup, (total_steps - step) / max(1, total_steps - warmup))
@@ -537,14 +607,14 @@ def _Net(torch, n_vocab: int, params: Params, features, prior):
     nn, F = torch.nn, torch.nn.functional
     H, L, heads, n_blocks, p_drop = (params.hidden_dimension, params.max_len, params.num_heads,
                                      params.num_blocks, params.dropout)
-    dh = H // heads
+    dh, F_in = H // heads, params.ffn_factor * H
 
     class Block(nn.Module):
         def __init__(self):
             super().__init__()
             self.ln1, self.ln2 = nn.LayerNorm(H, eps=LAYER_NORM_EPS), nn.LayerNorm(H, eps=LAYER_NORM_EPS)
             self.qkv, self.proj = nn.Linear(H, 3 * H), nn.Linear(H, H)
-            self.ff1, self.ff2 = nn.Linear(H, 4 * H), nn.Linear(4 * H, H)
+            self.ff1, self.ff2 = nn.Linear(H, F_in), nn.Linear(F_in, H)
 
         def forward(self, x, mask):
             B, W, _ = x.shape
@@ -592,36 +662,45 @@ def _Net(torch, n_vocab: int, params: Params, features, prior):
                 x = block(x, mask)
             return self.lnf(x)
 
-        def loss(self, inputs, targets, weights, repeat_gap, sampled, gen):
-            """Weighted cross-entropy of every position's targets [B, W, K] (-1 / weight 0: none)."""
+        def loss(self, inputs, targets, weights, repeat_gap, pre, sampled, gen):
+            """Weighted next-item cross-entropy at every position (padding has weight 0).
+
+            pre = (row, item, until): items the row's user had consumed before its window; they
+            count as seen at the positions before `until`."""
             items = self.item_table()
             B, W = inputs.shape
             user = self.forward(inputs, items).reshape(B * W, H)
-            tgt = targets.reshape(B * W, -1).clamp_min(0)
-            w = weights.reshape(B * W, -1)
+            tgt, w = targets.reshape(-1).clamp_min(0), weights.reshape(-1)
+            pre_row, pre_item, pre_until = pre
             if sampled and sampled < n_vocab:
                 negatives = torch.randint(0, n_vocab, (sampled,), generator=gen)
-                cand, remap = torch.unique(torch.cat([tgt.reshape(-1), negatives]), return_inverse=True)
+                cand, remap = torch.unique(torch.cat([tgt, negatives]), return_inverse=True)
                 logits = user @ items[cand].T + self.bias[cand]
-                tgt = remap[:tgt.numel()].reshape(tgt.shape)
+                tgt = remap[:len(tgt)]
                 column = torch.full((n_vocab + 1,), len(cand), dtype=torch.long)  # not a candidate: dropped
                 column[cand] = torch.arange(len(cand))
-                cols, width = column[inputs], len(cand)
+                cols, pre_cols, width = column[inputs], column[pre_item], len(cand)
             else:
                 logits = user @ items.T + self.bias
-                cols, width = inputs, n_vocab  # PAD (n_vocab) is >= width: dropped
-            # Repeat biases at (position t, item of its context inputs[:t+1]) pairs, each item once
-            # (at its latest occurrence s <= t: s whose next occurrence comes after t); s == t: newest.
+                cols, pre_cols, width = inputs, pre_item, n_vocab  # PAD (n_vocab) is >= width: dropped
+            # Repeat biases at (position t, item seen by t) pairs, each item once per position: an
+            # in-window item s <= t counts at its latest occurrence (the next one comes after t),
+            # s == t being the newest item; a pre-window item until its first in-window occurrence.
             t_i, s_i = torch.arange(W)[:, None], torch.arange(W)[None, :]
             pairs = (s_i <= t_i)[None] & ((s_i + repeat_gap)[:, None, :] > t_i[None]) & (inputs < n_vocab)[:, None, :]
             b, t, s_ = torch.nonzero(pairs, as_tuple=True)  # [B, Wt, Ws]
             col = cols[b, s_]
             ok = col < width
             b, t, s_, col = b[ok], t[ok], s_[ok], col[ok]
-            values = self.repeat[0] + self.repeat[1] * (s_ == t).float()
-            logits = logits.index_put((b * W + t, col), values, accumulate=True)
-            nll = -logits.log_softmax(dim=1).gather(1, tgt)
-            return (nll * w).sum() / w.sum().clamp_min(1e-12)
+            e, t_pre = torch.nonzero(t_i.reshape(1, W) < pre_until[:, None], as_tuple=True)  # [entries, Wt]
+            keep = pre_cols[e] < width
+            e, t_pre = e[keep], t_pre[keep]
+            rows = torch.cat([b * W + t, pre_row[e] * W + t_pre])
+            values = torch.cat([self.repeat[0] + self.repeat[1] * (s_ == t).float(),
+                                self.repeat[0].expand(len(e))])
+            logits = logits.index_put((rows, torch.cat([col, pre_cols[e]])), values, accumulate=True)
+            per_target = F.cross_entropy(logits, tgt, reduction="none")
+            return (per_target * w).sum() / w.sum().clamp_min(1e-12)
 
         def export(self, prior):
             g = lambda t: t.detach().numpy().astype(np.float32).copy()  # noqa: E731

@@ -46,6 +46,7 @@ from __future__ import annotations
 import contextlib
 import math
 import pickle
+import threading
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -135,16 +136,37 @@ def parse_hyperparameters(hyperparameters: dict[str, str] | None) -> Params:
 
 # ---- the trained model: numpy only ------------------------------------------------------------
 
+_BLAS_LOCK = threading.Lock()
+_BLAS = {"controller": None, "users": 0, "limiter": None}
+
+
+@contextlib.contextmanager
 def _one_blas_thread():
-    """BLAS limited to one thread while batches are scored. On a busy machine a multi-threaded
-    BLAS call waits for its descheduled worker (measured on 2 busy cores: a 256-history GRU batch
-    took 2.1 s on two threads, 0.25 s on one). threadpoolctl is optional: without it, BLAS keeps
-    its own setting."""
+    """BLAS limited to one thread while a model scores (one user or a batch). On a busy machine a
+    multi-threaded BLAS call waits for its descheduled worker (measured on 2 busy cores: a
+    256-history GRU batch took 2.1 s on two threads and 0.25 s on one; one user's scan of 179k
+    items 15-28 ms against 8.6 ms). The limit is process-wide, so it is reference-counted: the
+    first scorer sets it, the last one restores BLAS's own setting. threadpoolctl is optional:
+    without it BLAS keeps its setting."""
+    with _BLAS_LOCK:
+        if _BLAS["users"] == 0:
+            if _BLAS["controller"] is None:
+                try:
+                    from threadpoolctl import ThreadpoolController
+                except ImportError:
+                    _BLAS["controller"] = False
+                else:
+                    _BLAS["controller"] = ThreadpoolController().select(user_api="blas")
+            _BLAS["limiter"] = _BLAS["controller"].limit(limits=1) if _BLAS["controller"] else None
+        _BLAS["users"] += 1
     try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS["users"] -= 1
+            if _BLAS["users"] == 0 and _BLAS["limiter"] is not None:
+                _BLAS["limiter"].restore_original_limits()
+                _BLAS["limiter"] = None
 
 
 class SequenceModel:
@@ -225,8 +247,9 @@ class SequenceModel:
     def _warm_logits(self, histories: Sequence[np.ndarray]) -> np.ndarray:
         """Logits [B, V] in float32 of non-empty histories: one pass over the item table."""
         a = self.arrays
-        user = self._encode([self._context(h) for h in histories]) @ self._W_out_T + a["b_out"]
-        logits = user @ a["items"].T
+        with _one_blas_thread():
+            user = self._encode([self._context(h) for h in histories]) @ self._W_out_T + a["b_out"]
+            logits = user @ a["items"].T
         logits += a["bias"]
         return logits
 
@@ -411,6 +434,9 @@ class SequenceModel:
         else:
             probe = users @ items_T[:, self._probe] + bias[self._probe]
             floor = np.partition(probe, probe.shape[1] - k, axis=1)[:, probe.shape[1] - k]
+            # The tiles' products may round differently from the probe's in the last bit: a margin
+            # keeps the probe's own k items among the candidates (more candidates never hurt).
+            floor = floor - (np.abs(floor) * 1e-5 + 1e-5)
         rows, cols, vals = [], [], []
         top = np.full(n_rows, -np.inf)
         total = np.zeros(n_rows)
@@ -427,6 +453,15 @@ class SequenceModel:
                 total = total * np.exp(top - new_top) + logits.sum(axis=1, dtype=np.float64)
                 top = new_top
         r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+        short = np.flatnonzero(np.bincount(r, minlength=n_rows) < k)
+        if len(short):  # only non-finite logits (a diverged model) leave a row without k candidates
+            logits = users[short] @ items_T + bias
+            logits[np.isnan(logits)] = -np.inf
+            rr, cc = np.nonzero(np.ones_like(logits, dtype=bool))
+            keep = ~np.isin(r, short)
+            r = np.concatenate([r[keep], short[rr]])
+            c = np.concatenate([c[keep], cc])
+            v = np.concatenate([v[keep], logits[rr, cc]])
         order = np.lexsort((c, -v, r))  # per row: best first, ties to the lower catalogue position
         first = np.searchsorted(r[order], np.arange(n_rows))
         pick = order[first[:, None] + np.arange(k)[None, :]]
@@ -487,8 +522,8 @@ def _chunks(indptr: np.ndarray, seqs: np.ndarray, users: np.ndarray, bptt: int, 
     x_len = lengths + 1
     x_off = np.concatenate([[0], np.cumsum(x_len)[:-1]])
     total = int(x_len.sum())
-    x = np.full(total, bos, dtype=np.int64)
-    y = np.full(total, -1, dtype=np.int64)
+    x = np.full(total, bos, dtype=np.int32)  # int32 throughout: vocab indices and positions fit
+    y = np.full(total, -1, dtype=np.int32)
     owner = np.repeat(np.arange(len(users)), lengths)
     pos = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     src = seqs[np.repeat(indptr[users], lengths) + pos]
@@ -497,19 +532,25 @@ def _chunks(indptr: np.ndarray, seqs: np.ndarray, users: np.ndarray, bptt: int, 
 
     chunk_user = np.repeat(np.arange(len(users)), n_chunks)
     chunk_j = np.arange(int(n_chunks.sum())) - np.repeat(np.cumsum(n_chunks) - n_chunks, n_chunks)
-    step = np.arange(bptt)
-    local = chunk_j[:, None] * bptt + step[None, :]  # position within the user's x
-    inside = local < lengths[chunk_user][:, None]  # the last x token has no target: not trained on
-    flat = x_off[chunk_user][:, None] + np.minimum(local, x_len[chunk_user][:, None] - 1)
+    step = np.arange(bptt, dtype=np.int32)
+    local = chunk_j.astype(np.int32)[:, None] * bptt + step[None, :]  # position within the user's x
+    inside = local < lengths[chunk_user].astype(np.int32)[:, None]  # the last x token has no target
+    start = x_off[chunk_user].astype(np.int32)[:, None]
+    flat = start + np.minimum(local, (x_len[chunk_user] - 1).astype(np.int32)[:, None])
     inputs = np.where(inside, x[flat], pad)
     targets = np.where(inside, y[flat], -1)
     warm_local = local - bptt
     has_warm = chunk_j > 0
-    warm = x[x_off[chunk_user][:, None] + np.maximum(warm_local, 0)]
+    warm = x[start + np.maximum(warm_local, 0)]
     return inputs, targets, warm, has_warm
 
 
 class SequenceEngine:
+    # Fits may run at the same time (train_and_evaluate refits beside the split fit): each uses its
+    # own generators; the global torch state it touches (seeded initialisation, thread count) is
+    # taken under _TORCH_LOCK.
+    concurrent_fits = True
+
     def __init__(self, name: str):
         self.name = name
 
@@ -533,11 +574,18 @@ class SequenceEngine:
 
         features = None
         if data.item_features is not None and data.item_features.values.shape[1]:
-            features = _standardise(data.item_features.values[vocab])
+            features = _sparse_rows(_standardise(data.item_features.values[vocab]))
         arrays, info = _train(indptr, hist_items, trained_users, len(vocab), features, prior, params, seed)
         info.update(n_trained_users=int(len(trained_users)), n_items_scored=int(len(vocab)))
         return SequenceModel(self.name, params, arrays, data.item_ids, vocab, data.user_ids,
                              indptr, hist_items, {}, info)
+
+
+def _sparse_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(indptr, columns, values, n_columns): the non-zero cells of a dense matrix, row by row."""
+    rows, cols = np.nonzero(values)
+    indptr = np.searchsorted(rows, np.arange(len(values) + 1)).astype(np.int64)
+    return indptr, cols.astype(np.int64), np.ascontiguousarray(values[rows, cols], dtype=np.float32), values.shape[1]
 
 
 def _standardise(values: np.ndarray) -> np.ndarray:
@@ -575,17 +623,10 @@ def _train(indptr, hist_items, users, n_vocab, features, prior, params: Params, 
     total_steps = max(1, int(math.ceil(epochs * n_chunks / batch)))
 
     lengths = (targets >= 0).sum(axis=1)
-    threads = torch.get_num_threads()
-    # One thread: a step is hundreds of small ops, and with OpenMP every op waits for all workers;
-    # on a busy machine (a server answering requests, parallel CI) a descheduled worker stalls each
-    # op. Measured on 2 cores under load: the default training took 99 s on 2 threads, 3 s on one.
-    torch.set_num_threads(TRAIN_THREADS)
-    try:
+    with _training_threads(torch):
         arrays, last_loss = _run(torch, net_args=(n_vocab, H, features, prior), params=params, seed=seed,
                                  total_steps=total_steps, batch=batch, sampled=sampled, lengths=lengths,
                                  tensors=(inputs, targets, warm, has_warm))
-    finally:
-        torch.set_num_threads(threads)
     info = {"epochs": round(total_steps * batch / max(1, n_chunks), 3), "steps": total_steps,
             "tokens": tokens, "final_loss": round(last_loss, 4), "softmax_candidates": out_width}
     return arrays, info
@@ -593,34 +634,64 @@ def _train(indptr, hist_items, users, n_vocab, features, prior, params: Params, 
 
 def _run(torch, *, net_args, params: Params, seed: int, total_steps: int, batch: int, sampled: int,
          lengths: np.ndarray, tensors):
-    """The training loop proper: seeded, with torch's global RNG restored afterwards."""
+    """The training loop proper: seeded; torch's global RNG (the initialisation's) is restored
+    afterwards, the loop draws from its own generators only."""
     n_vocab, H, features, prior = net_args
     inputs, targets, warm, has_warm = tensors
-    with torch.random.fork_rng(devices=[]):
+    with _TORCH_LOCK, torch.random.fork_rng(devices=[]):  # the initialisation draws from torch's global RNG
         torch.manual_seed(seed)
-        gen = torch.Generator().manual_seed(seed)
         net = _Net(torch, n_vocab, H, features, prior)
-        dense = [p for name, p in net.named_parameters() if name != "emb.weight"]
-        opt = _Adam(torch, dense, net.emb.weight, params.learning_rate,
-                    lazy_rows=net.emb.weight.numel() > DENSE_EMBEDDING_UPDATE_MAX)
-        t_in, t_tg = torch.from_numpy(inputs), torch.from_numpy(targets)
-        t_warm, t_has = torch.from_numpy(warm), torch.from_numpy(has_warm)
-        rng = np.random.default_rng(seed)
-        step, last_loss, queue = 0, float("nan"), []
-        while step < total_steps:
-            if not queue:
-                queue = _length_batches(lengths, batch, rng)
-            rows = torch.from_numpy(queue.pop())
-            width = int(lengths[rows.numpy()].max())  # trim padding shared by the whole batch
-            loss, emb_rows, emb_sub = net.loss(t_in[rows, :width], t_tg[rows, :width], t_warm[rows], t_has[rows],
-                                               sampled, gen)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(dense + [emb_sub], 5.0)
-            opt.step(params.learning_rate * (1.0 - step / total_steps), emb_rows, emb_sub.grad)
-            step += 1
-            last_loss = float(loss.detach())
-        arrays = net.export(prior)
+    gen = torch.Generator().manual_seed(seed)
+    dense = [p for name, p in net.named_parameters() if name != "emb.weight"]
+    opt = _Adam(torch, dense, net.emb.weight, params.learning_rate,
+                lazy_rows=net.emb.weight.numel() > DENSE_EMBEDDING_UPDATE_MAX)
+    t_in, t_tg = torch.from_numpy(inputs), torch.from_numpy(targets)
+    t_warm, t_has = torch.from_numpy(warm), torch.from_numpy(has_warm)
+    rng = np.random.default_rng(seed)
+    step, last_loss, queue = 0, float("nan"), []
+    while step < total_steps:
+        if not queue:
+            queue = _length_batches(lengths, batch, rng)
+        rows = torch.from_numpy(queue.pop())
+        width = int(lengths[rows.numpy()].max())  # trim padding shared by the whole batch
+        loss, emb_rows, emb_sub = net.loss(t_in[rows, :width].long(), t_tg[rows, :width].long(),
+                                           t_warm[rows].long(), t_has[rows], sampled, gen)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(dense + [emb_sub], 5.0)
+        opt.step(params.learning_rate * (1.0 - step / total_steps), emb_rows, emb_sub.grad)
+        step += 1
+        last_loss = float(loss.detach())
+    arrays = net.export(prior)
     return arrays, last_loss
+
+
+_TORCH_LOCK = threading.RLock()
+_TORCH_THREADS = {"users": 0, "default": 1}
+
+
+@contextlib.contextmanager
+def _training_threads(torch):
+    """torch on TRAIN_THREADS threads in the fitting thread (fits may overlap on several threads).
+
+    torch's thread setting is per thread (OpenMP), plus a process default that threads started
+    later take up: each fit sets its own thread and restores it, and the last fit to finish
+    restores the default the first one found.
+
+    One thread: a step is hundreds of small ops, and with OpenMP every op waits for all workers;
+    on a busy machine (a server answering requests, parallel CI) a descheduled worker stalls each
+    op. Measured on 2 cores under load: the default training took 99 s on 2 threads, 3 s on one."""
+    with _TORCH_LOCK:
+        mine = torch.get_num_threads()
+        if _TORCH_THREADS["users"] == 0:
+            _TORCH_THREADS["default"] = mine
+        _TORCH_THREADS["users"] += 1
+        torch.set_num_threads(TRAIN_THREADS)
+    try:
+        yield
+    finally:
+        with _TORCH_LOCK:
+            _TORCH_THREADS["users"] -= 1
+            torch.set_num_threads(_TORCH_THREADS["default"] if _TORCH_THREADS["users"] == 0 else mine)
 
 
 def _length_batches(lengths: np.ndarray, batch: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -666,20 +737,20 @@ def _Adam(torch, parameters, embedding, lr: float, lazy_rows: bool):
             if grad is None:
                 return
             if not lazy_rows:
-                full = torch.zeros_like(embedding)
-                full[rows] = grad
+                full = torch.zeros_like(embedding).index_copy_(0, rows, grad)
                 self.emb_m.mul_(beta1).add_(full, alpha=1.0 - beta1)
                 self.emb_v.mul_(beta2).addcmul_(full, full, value=1.0 - beta2)
                 embedding.addcdiv_(self.emb_m, (self.emb_v / c2).sqrt_().add_(eps), value=-lr_now / c1)
                 return
-            t = self.emb_t[rows] + 1.0
-            self.emb_t[rows] = t
-            m = self.emb_m[rows].mul_(beta1).add_(grad, alpha=1.0 - beta1)
-            v = self.emb_v[rows].mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
-            self.emb_m[rows], self.emb_v[rows] = m, v
-            c1_rows = (1.0 - torch.pow(beta1, t))[:, None]
-            c2_rows = (1.0 - torch.pow(beta2, t))[:, None]
-            embedding[rows] -= lr_now * (m / c1_rows) / ((v / c2_rows).sqrt_().add_(eps))
+            t = self.emb_t.index_select(0, rows).add_(1.0)
+            self.emb_t.index_copy_(0, rows, t)
+            m = self.emb_m.index_select(0, rows).mul_(beta1).add_(grad, alpha=1.0 - beta1)
+            v = self.emb_v.index_select(0, rows).mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
+            self.emb_m.index_copy_(0, rows, m)
+            self.emb_v.index_copy_(0, rows, v)
+            m_hat = m.div_((1.0 - torch.pow(beta1, t))[:, None])
+            v_hat = v.div_((1.0 - torch.pow(beta2, t))[:, None])
+            embedding.index_add_(0, rows, m_hat.div_(v_hat.sqrt_().add_(eps)), alpha=-lr_now)
 
     return Adam()
 
@@ -698,12 +769,10 @@ def _Net(torch, n_vocab: int, hidden: int, features, prior):
                 # One H-vector per feature column (a Linear layer's weights, transposed), summed over
                 # each item's non-zero features: items' metadata is mostly one-hot, so this costs a
                 # few rows per item where a dense projection would cost all of them.
-                linear = nn.Linear(features.shape[1], hidden, bias=False)
+                indptr, cols, vals, n_columns = features  # see _sparse_rows
+                linear = nn.Linear(n_columns, hidden, bias=False)
                 self.meta = nn.Parameter(linear.weight.detach().T.contiguous())
-                r, c = np.nonzero(features)
-                self.f_indptr = torch.from_numpy(np.searchsorted(r, np.arange(n_vocab + 1)).astype(np.int64))
-                self.f_cols = torch.from_numpy(c.astype(np.int64))
-                self.f_vals = torch.from_numpy(np.ascontiguousarray(features[r, c], dtype=np.float32))
+                self.f_indptr, self.f_cols, self.f_vals = (torch.from_numpy(a) for a in (indptr, cols, vals))
             self.gru = nn.GRU(hidden, hidden, batch_first=True)
             self.out = nn.Linear(hidden, hidden)
             self.bias = nn.Parameter(torch.from_numpy(np.log(prior).astype(np.float32)))
@@ -723,9 +792,10 @@ def _Net(torch, n_vocab: int, hidden: int, features, prior):
             return table
 
         def loss(self, inputs, targets, warm, has_warm, sampled, gen):
-            """(loss, rows, sub): the step's loss, computed from the embedding rows it needs only
-            (softmax candidates, inputs, warm-up tokens; sorted), and `sub`, those rows as a leaf
-            tensor whose .grad is the embedding's gradient (zero on every other row)."""
+            """(loss, rows, sub): the step's loss, computed from the embedding rows it needs only:
+            the softmax candidates (sorted), then the other input and warm-up tokens (sorted, BOS
+            last). `sub` holds those rows as a leaf tensor whose .grad is the embedding's gradient
+            (zero on every other row)."""
             keep = targets >= 0
             tgt = targets[keep]
             if sampled and sampled < n_vocab:
@@ -734,17 +804,26 @@ def _Net(torch, n_vocab: int, hidden: int, features, prior):
                 label = remap[:len(tgt)]
             else:
                 cand, label = torch.arange(n_vocab), tgt
+            n_cand = len(cand)
             warm = warm[has_warm]
-            rows = torch.unique(torch.cat([cand, inputs.reshape(-1), warm.reshape(-1)]))
-            rows = rows[rows <= n_vocab]  # items and BOS; PAD (n_vocab + 1) is the zero row appended last
-            sub = self.emb.weight.detach()[rows].requires_grad_()
+            tokens = torch.unique(torch.cat([inputs.reshape(-1), warm.reshape(-1)]))
+            tokens = tokens[tokens <= n_vocab]  # PAD (n_vocab + 1) is the zero row appended last
+            extra = tokens[cand[torch.searchsorted(cand, tokens).clamp_(max=n_cand - 1)] != tokens]
+            rows = torch.cat([cand, extra])
+            sub = self.emb.weight.detach().index_select(0, rows).requires_grad_()
             vectors = sub
             if self.meta is not None:
-                n_items = len(rows) - int(bool(rows[-1] == n_vocab))  # BOS, when present, sorts last
+                n_items = len(rows) - int(bool(len(extra)) and bool(extra[-1] == n_vocab))
                 meta = self.metadata(rows[:n_items])
-                vectors = sub + torch.cat([meta, torch.zeros(len(rows) - n_items, hidden)])
+                if n_items < len(rows):
+                    meta = torch.cat([meta, torch.zeros(len(rows) - n_items, hidden)])
+                vectors = sub + meta
             table = torch.cat([vectors, torch.zeros(1, hidden)])
-            at = lambda tokens: torch.searchsorted(rows, tokens.contiguous())  # noqa: E731
+
+            def at(x):  # rows of `table` holding tokens x (PAD: the zero row)
+                x = x.contiguous()
+                pos = torch.searchsorted(cand, x).clamp_(max=n_cand - 1)
+                return torch.where(cand[pos] == x, pos, n_cand + torch.searchsorted(extra, x))
 
             h0 = torch.zeros(1, len(inputs), hidden)
             if len(warm):
@@ -753,17 +832,18 @@ def _Net(torch, n_vocab: int, hidden: int, features, prior):
                 h0[:, has_warm] = hw
             states, _ = self.gru(table[at(inputs)], h0)
             user = self.out(states[keep])
-            logits = user @ table[at(cand)].T + self.bias[cand]
+            logits = user @ vectors[:n_cand].T + self.bias.index_select(0, cand)
             return nn.functional.cross_entropy(logits, label), rows, sub
 
         def export(self, prior):
             with torch.no_grad():
-                g = lambda t: t.detach().numpy().astype(np.float32).copy()  # noqa: E731
+                g = lambda t: np.array(t.detach().numpy(), dtype=np.float32)  # noqa: E731
                 return {
                     "W_ih": g(self.gru.weight_ih_l0), "W_hh": g(self.gru.weight_hh_l0),
                     "b_ih": g(self.gru.bias_ih_l0), "b_hh": g(self.gru.bias_hh_l0),
                     "W_out": g(self.out.weight), "b_out": g(self.out.bias),
-                    "items": g(self.item_table()), "bos": g(self.emb.weight[n_vocab]),
+                    "items": np.asfortranarray(self.item_table().numpy(), dtype=np.float32),  # as served
+                    "bos": g(self.emb.weight[n_vocab]),
                     "bias": g(self.bias), "prior": np.asarray(prior, dtype=np.float64),
                 }
 
