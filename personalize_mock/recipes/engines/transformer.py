@@ -92,6 +92,7 @@ class Params:
     epochs: float | None = None
     learning_rate: float = 0.002
     batch_size: int = 64
+    ema: float = 0.0  # served weights: an exponential moving average of the training steps' (0: the last)
     init: str = "svd"  # item embeddings start from "svd" (spectral_item_vectors) or "random"
     sampled_softmax: int | None = None  # None: auto, 0: full softmax, n: n candidates per step
 
@@ -136,6 +137,8 @@ def parse_hyperparameters(hyperparameters: dict[str, str] | None) -> Params:
             raise ValueError(f"init must be svd, seq or random, got {raw['init']!r}")
     if "learning_rate" in raw:
         kwargs["learning_rate"] = number("learning_rate", 0.0, 1.0, lo_open=True)
+    if "ema" in raw:
+        kwargs["ema"] = number("ema", 0.0, 0.9999)
     if str(raw.get("epochs", "auto")).strip().lower() != "auto":
         kwargs["epochs"] = number("epochs", 0.0, 10_000.0, lo_open=True)
     if str(raw.get("sampled_softmax", "auto")).strip().lower() != "auto":
@@ -580,6 +583,7 @@ def _run(torch, *, n_vocab, features, prior, params: Params, seed: int, total_st
         t_in, t_tg, t_w, t_gap = (torch.from_numpy(a) for a in (windows.inputs, windows.targets,
                                                                  windows.weights, windows.gaps))
         rng = np.random.default_rng(seed)
+        average = [p.detach().clone() for p in parameters] if params.ema > 0 else None
         step, last_loss, queue = 0, float("nan"), []
         net.train()
         while step < total_steps:
@@ -595,9 +599,18 @@ def _run(torch, *, n_vocab, features, prior, params: Params, seed: int, total_st
             torch.nn.utils.clip_grad_norm_(parameters, 5.0)
             lr = params.learning_rate * min((step + 1) / warmup, (total_steps - step) / max(1, total_steps - warmup))
             opt.step(lr, None, None)
+            if average is not None:
+                with torch.no_grad():
+                    rate = min(params.ema, (1.0 + step) / (10.0 + step))  # early steps: a plain mean
+                    for mean, p in zip(average, parameters):
+                        mean.lerp_(p, 1.0 - rate)
             step += 1
             last_loss = float(loss.detach())
         net.eval()
+        if average is not None:
+            with torch.no_grad():
+                for p, mean in zip(parameters, average):
+                    p.copy_(mean)
         arrays = net.export(prior)
     return arrays, last_loss
 
