@@ -48,12 +48,11 @@ defaults were tuned on ML-100k (bench/quality.py):
   ffn_factor       1      feed-forward inner width / hidden_dimension (SASRec's; 4 overfits here)
   max_len          50     items of history the model reads (25 and 100 did worse)
   dropout          0.5    on the embeddings and the residual branches (0.2 overfits)
-  epochs           auto = what WORK_BUDGET pays for, within [MIN_AUTO_EPOCHS, MAX_AUTO_EPOCHS]
+  epochs           auto = what WORK_BUDGET pays for, at most MAX_AUTO_EPOCHS (less than one: a
+                          random share of the windows)
   learning_rate    0.005  Adam, linear warm-up over the first 2 % of steps, then linear decay to 0
   batch_size       16     windows per step
-  ema              0      > 0: serve an exponential moving average of the weights
-  init             svd    item vectors' start: svd (above), seq (SVD of the item-item matrix of
-                          items consumed within 3 positions of each other) or random
+  init             svd    item vectors' start: svd (above) or random
   sampled_softmax  auto = full softmax up to FULL_SOFTMAX_MAX_ITEMS items, else n/8 in [1024, 8192]
 """
 from __future__ import annotations
@@ -78,9 +77,9 @@ from personalize_mock.recipes.engines.user_personalization import (
 USER_PERSONALIZATION_V2 = "aws-user-personalization-v2"
 PERSONALIZED_RANKING_V2 = "aws-personalized-ranking-v2"
 
-WORK_BUDGET = 6e11  # forward multiply-adds per training at the reference size
+WORK_BUDGET = 1e11  # forward multiply-adds per training at the reference size: ~30 s of one core
 BUDGET_REFERENCE_TOKENS = 50_000  # above this many training targets the budget grows with sqrt(size)
-MIN_AUTO_EPOCHS, MAX_AUTO_EPOCHS = 1.0, 200.0
+MAX_AUTO_EPOCHS = 30  # small data: the budget would pay for hundreds of epochs, which only overfit
 FULL_SOFTMAX_MAX_ITEMS = 4096
 SAMPLED_MIN, SAMPLED_MAX = 1024, 8192
 LAYER_NORM_EPS = 1e-5
@@ -96,13 +95,12 @@ class Params:
     hidden_dimension: int = 64
     num_blocks: int = 2
     num_heads: int = 2
-    ffn_factor: int = 4  # feed-forward inner width = ffn_factor * hidden_dimension
+    ffn_factor: int = 1  # feed-forward inner width = ffn_factor * hidden_dimension
     max_len: int = 50
-    dropout: float = 0.2
+    dropout: float = 0.5
     epochs: float | None = None
-    learning_rate: float = 0.002
-    batch_size: int = 64
-    ema: float = 0.0  # served weights: an exponential moving average of the training steps' (0: the last)
+    learning_rate: float = 0.005
+    batch_size: int = 16
     init: str = "svd"  # item embeddings start from "svd" (spectral_item_vectors) or "random"
     sampled_softmax: int | None = None  # None: auto, 0: full softmax, n: n candidates per step
 
@@ -143,12 +141,10 @@ def parse_hyperparameters(hyperparameters: dict[str, str] | None) -> Params:
         kwargs["dropout"] = number("dropout", 0.0, 0.9)
     if "init" in raw:
         kwargs["init"] = str(raw["init"]).strip().lower()
-        if kwargs["init"] not in ("svd", "seq", "random"):
-            raise ValueError(f"init must be svd, seq or random, got {raw['init']!r}")
+        if kwargs["init"] not in ("svd", "random"):
+            raise ValueError(f"init must be svd or random, got {raw['init']!r}")
     if "learning_rate" in raw:
         kwargs["learning_rate"] = number("learning_rate", 0.0, 1.0, lo_open=True)
-    if "ema" in raw:
-        kwargs["ema"] = number("ema", 0.0, 0.9999)
     if str(raw.get("epochs", "auto")).strip().lower() != "auto":
         kwargs["epochs"] = number("epochs", 0.0, 10_000.0, lo_open=True)
     if str(raw.get("sampled_softmax", "auto")).strip().lower() != "auto":
@@ -488,40 +484,23 @@ class TransformerEngine:
 
 
 def spectral_item_vectors(torch, indptr: np.ndarray, hist_items: np.ndarray, n_vocab: int, dim: int, seed: int,
-                          kind: str = "svd", window: int = 3, power_iterations: int = 3) -> np.ndarray:
-    """Item vectors [n_vocab, dim] from a randomized truncated SVD, scaled to a mean row norm of 1.
-
-    kind "svd": of the normalised user-item matrix D_u^-1/2 X D_i^-1/2 (X binary): items that the
-    same users consume start close together. kind "seq": of the normalised item-item matrix of
-    co-occurrences within `window` positions of each other in the users' sequences (weight 1/gap):
-    items consumed one after the other start close together. The next-item objective then refines
-    them. Linear in the interactions (sparse products); torch, so that it runs on the training's
-    single thread (numpy's BLAS threads stall on a busy machine: 0.6 s here became 5 s)."""
+                          power_iterations: int = 3) -> np.ndarray:
+    """Item vectors [n_vocab, dim] from a randomized truncated SVD of the normalised user-item matrix
+    D_u^-1/2 X D_i^-1/2 (X binary), V_k sqrt(S_k) scaled to a mean row norm of 1: items that the
+    same users consume start close together. Linear in the interactions (sparse products); torch,
+    so that it runs on the training's single thread (numpy's BLAS threads stall on a busy machine:
+    0.6 s became 5 s on 2 loaded cores)."""
     n_users = len(indptr) - 1
-    if kind == "svd":
-        users = np.repeat(np.arange(n_users), np.diff(indptr))
-        pairs = np.unique(users.astype(np.int64) * n_vocab + hist_items)  # distinct (user, item)
-        rows, cols, n_rows = pairs // n_vocab, pairs % n_vocab, n_users
-        counts = np.ones(len(pairs))
-    else:
-        users = np.repeat(np.arange(n_users), np.diff(indptr))
-        a, b, w = [], [], []
-        for gap in range(1, window + 1):
-            same = users[gap:] == users[:-gap]
-            a += [hist_items[:-gap][same], hist_items[gap:][same]]
-            b += [hist_items[gap:][same], hist_items[:-gap][same]]
-            w += [np.full(2 * int(same.sum()), 1.0 / gap)]
-        key = np.concatenate(a).astype(np.int64) * n_vocab + np.concatenate(b)
-        key, inverse = np.unique(key, return_inverse=True)
-        counts = np.bincount(inverse, weights=np.concatenate(w))
-        rows, cols, n_rows = key // n_vocab, key % n_vocab, n_vocab
-    dr = np.bincount(rows, weights=counts, minlength=n_rows)
-    dc = np.bincount(cols, weights=counts, minlength=n_vocab)
-    val = torch.from_numpy(counts / np.sqrt(dr[rows] * dc[cols]))
-    index = torch.from_numpy(np.stack([rows, cols]))
-    x = torch.sparse_coo_tensor(index, val, (n_rows, n_vocab), check_invariants=False).coalesce()
-    xt = torch.sparse_coo_tensor(index.flip(0), val, (n_vocab, n_rows), check_invariants=False).coalesce()
-    k = min(dim + 8, n_vocab, max(1, n_rows))
+    users = np.repeat(np.arange(n_users), np.diff(indptr))
+    pairs = np.unique(users.astype(np.int64) * n_vocab + hist_items)  # distinct (user, item)
+    u, i = pairs // n_vocab, pairs % n_vocab
+    du = np.bincount(u, minlength=n_users).astype(np.float64)
+    di = np.bincount(i, minlength=n_vocab).astype(np.float64)
+    val = torch.from_numpy(1.0 / np.sqrt(du[u] * di[i]))
+    index = torch.from_numpy(np.stack([u, i]))
+    x = torch.sparse_coo_tensor(index, val, (n_users, n_vocab), check_invariants=False).coalesce()
+    xt = torch.sparse_coo_tensor(index.flip(0), val, (n_vocab, n_users), check_invariants=False).coalesce()
+    k = min(dim + 8, n_vocab, max(1, n_users))
     gen = torch.Generator().manual_seed(seed)
     y = x @ torch.randn(n_vocab, k, generator=gen, dtype=torch.float64)
     for _ in range(power_iterations):
@@ -555,7 +534,7 @@ def _train(indptr, hist_items, weights, n_vocab, features, prior, params: Params
     cost_per_token = out_width * H + params.num_blocks * ((4 + 2 * params.ffn_factor) * H * H + 2 * H * mean_len)
     budget = WORK_BUDGET * math.sqrt(max(1.0, tokens / BUDGET_REFERENCE_TOKENS))
     affordable = budget / max(1.0, tokens * cost_per_token)
-    epochs = params.epochs if params.epochs is not None else min(MAX_AUTO_EPOCHS, max(MIN_AUTO_EPOCHS, affordable))
+    epochs = params.epochs if params.epochs is not None else min(MAX_AUTO_EPOCHS, affordable)
     batch = min(params.batch_size, n_windows)
     total_steps = max(1, int(math.ceil(epochs * n_windows / batch)))
 
@@ -564,7 +543,7 @@ def _train(indptr, hist_items, weights, n_vocab, features, prior, params: Params
     try:
         item_init = None
         if params.init != "random":
-            item_init = spectral_item_vectors(torch, indptr, hist_items, n_vocab, H, seed, params.init)
+            item_init = spectral_item_vectors(torch, indptr, hist_items, n_vocab, H, seed)
         arrays, last_loss = _run(torch, n_vocab=n_vocab, features=features, prior=prior, params=params, seed=seed,
                                  total_steps=total_steps, batch=batch, sampled=sampled, windows=windows,
                                  item_init=item_init)
@@ -593,7 +572,6 @@ def _run(torch, *, n_vocab, features, prior, params: Params, seed: int, total_st
         t_in, t_tg, t_w, t_gap = (torch.from_numpy(a) for a in (windows.inputs, windows.targets,
                                                                  windows.weights, windows.gaps))
         rng = np.random.default_rng(seed)
-        average = [p.detach().clone() for p in parameters] if params.ema > 0 else None
         step, last_loss, queue = 0, float("nan"), []
         net.train()
         while step < total_steps:
@@ -609,18 +587,9 @@ def _run(torch, *, n_vocab, features, prior, params: Params, seed: int, total_st
             torch.nn.utils.clip_grad_norm_(parameters, 5.0)
             lr = params.learning_rate * min((step + 1) / warmup, (total_steps - step) / max(1, total_steps - warmup))
             opt.step(lr, None, None)
-            if average is not None:
-                with torch.no_grad():
-                    rate = min(params.ema, (1.0 + step) / (10.0 + step))  # early steps: a plain mean
-                    for mean, p in zip(average, parameters):
-                        mean.lerp_(p, 1.0 - rate)
             step += 1
             last_loss = float(loss.detach())
         net.eval()
-        if average is not None:
-            with torch.no_grad():
-                for p, mean in zip(parameters, average):
-                    p.copy_(mean)
         arrays = net.export(prior)
     return arrays, last_loss
 
