@@ -802,7 +802,7 @@ class PersonalizeBackend(BaseBackend):
             raise InvalidInputException(f"Recipe {recipe.name} does not support batch inference jobs.")
         if mode == "THEME_GENERATION" and not recipe.supports_theme_generation:
             raise InvalidInputException("THEME_GENERATION needs a solution version trained with aws-similar-items.")
-        rules.check_campaign_config(solution_version_arn, batch_inference_job_config or {})
+        rules.check_item_exploration(recipe, batch_inference_job_config or {})
         running = [j for j in self._live("batch_inference_job") if j.work_pending]
         if len(running) >= QUOTA_BATCH_JOBS_IN_PROGRESS:
             raise LimitExceededException(

@@ -210,6 +210,7 @@ class SolutionVersion(Resource):
         self.recipe = solution.recipe  # with performAutoML: the recipe AutoML picked, set by training
         self.model: Any = None  # the engine's trained Model, set when training succeeds
         self.metrics: dict[str, float] | None = None
+        self.item_activity: Any = None  # what serving explores with (runtime.exploration), set by training
         self.stop_requested = False
 
     def view(self) -> dict[str, Any]:
@@ -335,6 +336,7 @@ class Recommender(Resource):
         self.model: Any = None
         self.metrics: dict[str, float] | None = None
         self.excluded: dict[str, set[str]] = {}  # the use case's built-in exclusion, per user
+        self.item_activity: Any = None  # what serving explores with (runtime.exploration), set by training
 
     def view(self) -> dict[str, Any]:
         view = {

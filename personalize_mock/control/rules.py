@@ -91,26 +91,22 @@ def check_training_mode(solution: Any, mode: str) -> Any:
     return full[-1]
 
 
-def _check_exploration(config: dict) -> None:
-    exploration = config.get("itemExplorationConfig") or {}
-    for key, value in exploration.items():
-        if key not in ("explorationWeight", "explorationItemAgeCutOff"):
-            raise InvalidInputException(f"Unknown itemExplorationConfig key {key!r}.")
+def check_item_exploration(recipe: Any, config: dict) -> None:
+    """itemExplorationConfig of a campaign, recommender or batch inference job: only where the
+    recipe explores (User-Personalization, Top picks / Recommended for you), with valid values."""
+    from ..recipes import catalog
+
+    if config.get("itemExplorationConfig"):
         try:
-            number = float(value)
-        except ValueError:
-            raise InvalidInputException(f"itemExplorationConfig.{key} must be a number, got {value!r}.") from None
-        if key == "explorationWeight" and not 0.0 <= number <= 1.0:
-            raise InvalidInputException("itemExplorationConfig.explorationWeight must be between 0 and 1.")
-        if key == "explorationItemAgeCutOff" and number < 1:
-            raise InvalidInputException("itemExplorationConfig.explorationItemAgeCutOff must be at least 1 day.")
+            catalog.item_exploration_config(recipe, config["itemExplorationConfig"])
+        except ValueError as error:
+            raise InvalidInputException(f"{error}.") from None
 
 
 def check_campaign_config(solution_version_arn: str, config: dict) -> None:
     if config.get("syncWithLatestSolutionVersion") and not solution_version_arn.endswith("/$LATEST"):
         raise InvalidInputException(
             "syncWithLatestSolutionVersion requires solutionVersionArn to be {solutionArn}/$LATEST.")
-    _check_exploration(config)
 
 
 def check_servable(version: Any, config: dict) -> None:
@@ -119,8 +115,7 @@ def check_servable(version: Any, config: dict) -> None:
     if recipe.recipe_type == "USER_SEGMENTATION":
         raise InvalidInputException(
             f"Solution versions trained with {recipe.name} serve batch segment jobs only, not campaigns.")
-    if config.get("itemExplorationConfig") and recipe.recipe_type != "USER_PERSONALIZATION":
-        raise InvalidInputException(f"itemExplorationConfig is not supported by recipe {recipe.name}.")
+    check_item_exploration(recipe, config)
     if config.get("rankingInfluence") and not recipe.supports_ranking_influence:
         raise InvalidInputException(f"rankingInfluence is not supported by recipe {recipe.name}.")
 
@@ -181,9 +176,7 @@ def use_case(recipe_arn: str, group: Any) -> Any:
 
 
 def check_recommender_config(recipe: Any, config: dict) -> None:
-    if config.get("itemExplorationConfig") and not recipe.supports_item_exploration:
-        raise InvalidInputException(f"itemExplorationConfig is not supported by use case {recipe.name}.")
-    _check_exploration(config)
+    check_item_exploration(recipe, config)
     rps = config.get("minRecommendationRequestsPerSecond")
     if rps is not None and rps < 1:
         raise InvalidInputException("minRecommendationRequestsPerSecond must be at least 1.")

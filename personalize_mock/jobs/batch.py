@@ -10,7 +10,7 @@ from ..control.lifecycle import JobFailure
 from . import s3io
 
 
-def _answer(model: Any, recipe: Any, line: dict, k: int, config: dict) -> dict:
+def _answer(model: Any, recipe: Any, line: dict, k: int, config: dict, exploration: Any = None) -> dict:
     """One output object for one input line, as the real service writes it."""
     influence = {"ranking_influence": config["rankingInfluence"]} \
         if recipe.supports_ranking_influence and config.get("rankingInfluence") else {}
@@ -25,7 +25,10 @@ def _answer(model: Any, recipe: Any, line: dict, k: int, config: dict) -> dict:
     else:
         if "userId" not in line:
             raise ValueError(f"each line needs userId for recipe {recipe.name}")
-        scored = model.recommend(user_id=str(line["userId"]), k=k)
+        if exploration is not None:
+            scored = exploration.recommend(model, user_id=str(line["userId"]), k=k)
+        else:
+            scored = model.recommend(user_id=str(line["userId"]), k=k)
     output: dict[str, Any] = {"recommendedItems": [item for item, _ in scored]}
     if recipe.returns_scores:
         output["scores"] = [None if s is None else round(float(s), 7) for _, s in scored]
@@ -49,7 +52,12 @@ SEGMENT_QUERY_LIMITS = {"aws-item-affinity": 500, "aws-item-attribute-affinity":
 
 
 def run_batch_inference(backend: Any, job: Any) -> None:
-    run_batch(backend, job, _answer)
+    from ..runtime.exploration import exploration_for
+
+    version = job.version
+    exploration = exploration_for(version.recipe, job.settings.get("batchInferenceJobConfig"),
+                                  version.tuned_hyperparameters, version.item_activity, version.arn)
+    run_batch(backend, job, lambda model, recipe, line, k, config: _answer(model, recipe, line, k, config, exploration))
 
 
 def run_batch_segment(backend: Any, job: Any) -> None:

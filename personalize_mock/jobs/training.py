@@ -133,22 +133,46 @@ def train_solution_version(backend: Any, version: Any) -> None:
     config = solution.solution_config
     data = build_training_data(backend, solution.group, config, event_type=solution.event_type,
                                recipe=solution.recipe)
-    recipe = choose_recipe(backend, solution, data) if solution.perform_auto_ml else solution.recipe
-    version.recipe = recipe
-    hyperparameters = catalog.hyperparameters_for(recipe, config.get("algorithmHyperParameters") or {},
-                                                  config.get("featureTransformationParameters") or {})
     base = version.base_version
-    if base is not None and base.tuned_hyperparameters:
-        hyperparameters = dict(base.tuned_hyperparameters)  # UPDATE keeps the tuned settings of its base
-    elif (solution.perform_hpo or solution.perform_auto_ml) and recipe.supports_hpo:
-        hyperparameters, version.tuned_hpo_params = tune(recipe, data, config, hyperparameters)
-    model, metrics = fit_and_evaluate(recipe, data, hyperparameters)
+    if base is not None:
+        # trainingMode UPDATE keeps its base's recipe and settings. AWS evaluates no new metrics for
+        # an update: GetSolutionMetrics answers those of the FULL training it refreshes.
+        version.recipe = recipe = base.recipe
+        hyperparameters = dict(base.tuned_hyperparameters)
+        model, metrics = update_model(recipe, base.model, data), dict(base.metrics or {})
+    else:
+        version.recipe = recipe = choose_recipe(backend, solution, data) if solution.perform_auto_ml \
+            else solution.recipe
+        hyperparameters = catalog.hyperparameters_for(recipe, config.get("algorithmHyperParameters") or {},
+                                                      config.get("featureTransformationParameters") or {})
+        if (solution.perform_hpo or solution.perform_auto_ml) and recipe.supports_hpo:
+            hyperparameters, version.tuned_hpo_params = tune(recipe, data, config, hyperparameters)
+        model, metrics = fit_and_evaluate(recipe, data, hyperparameters)
     if version.stop_requested:
         return
     version.tuned_hyperparameters = hyperparameters
     version.model = model
     version.metrics = metrics
+    version.item_activity = served_item_activity(recipe, hyperparameters, data)
     version.training_hours = round((time.perf_counter() - started) / 3600.0, 6)
+
+
+def update_model(recipe: Any, base_model: Any, data: Any) -> Any:
+    """trainingMode UPDATE: the base version's model refreshed with the current data and new items."""
+    from ..recipes.engines import get_engine
+
+    try:
+        return get_engine(recipe.engine).fit_update(base_model, data, TRAINING_SEED)
+    except ValueError as error:
+        raise JobFailure(f"Create failed. {error}") from None
+
+
+def served_item_activity(recipe: Any, hyperparameters: dict[str, str], data: Any) -> Any:
+    """The catalogue's interaction counts and ages that serving explores with (None where the
+    recipe does not explore)."""
+    from ..runtime import exploration
+
+    return exploration.item_activity(data) if exploration.explores(recipe, hyperparameters) else None
 
 
 def train_recommender(backend: Any, recommender: Any) -> None:
@@ -160,8 +184,10 @@ def train_recommender(backend: Any, recommender: Any) -> None:
     columns = recommender.recommender_config.get("trainingDataConfig") or {}
     data = build_training_data(backend, recommender.group, {"trainingDataConfig": columns},
                                event_type=recipe.event_type, recipe=recipe)
-    model, metrics = fit_and_evaluate(recipe, data, catalog.hyperparameters_for(recipe))
+    hyperparameters = catalog.hyperparameters_for(recipe)
+    model, metrics = fit_and_evaluate(recipe, data, hyperparameters)
     recommender.excluded = excluded_items(backend, recommender)
+    recommender.item_activity = served_item_activity(recipe, hyperparameters, data)
     recommender.model, recommender.metrics = model, metrics
 
 

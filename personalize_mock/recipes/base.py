@@ -188,6 +188,12 @@ class Model(Protocol):
     def recommend_actions(self, *, user_id: str, k: int = 5) -> list[Scored]:
         """Top-k (action_id, propensity score) for a user."""
 
+    # Models of recipes that explore (personalize_mock.runtime.exploration) also answer this:
+    def recommend_and_score(self, *, user_id: str | None, k: int, exclude: Iterable[str] = (),
+                            catalogue_items: np.ndarray) -> tuple[list[Scored], np.ndarray]:
+        """recommend()'s top-k, and the scores (nan where unscored) of the items at positions
+        catalogue_items of the training data's item_ids, from one pass over the catalogue."""
+
 
 class Engine(Protocol):
     def fit(self, data: TrainingData, hyperparameters: dict[str, str], seed: int) -> Model: ...
@@ -195,3 +201,7 @@ class Engine(Protocol):
     # Optional: an engine whose recipe type is evaluated differently from the default held-out
     # split of personalize_mock.recipes.evaluation (segmentation, trending, actions) provides
     # train_and_evaluate(data, hyperparameters, seed) -> (served model, metrics) itself.
+
+    # Optional: an engine whose recipe allows trainingMode UPDATE (User-Personalization) provides
+    # fit_update(base_model, data, seed) -> Model: the base model refreshed with the current data
+    # and its new items, the base model left unchanged.

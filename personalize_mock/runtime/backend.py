@@ -11,6 +11,7 @@ from moto.moto_api._internal import mock_random
 
 from ..control.backend import DataPlaneBackend
 from ..protocol.errors import InvalidInputException, ResourceNotFoundException
+from .exploration import Exploration, exploration_for
 
 MAX_RESULTS = 500
 MAX_RESULTS_WITH_METADATA = 50
@@ -31,11 +32,15 @@ class PersonalizeRuntimeBackend(DataPlaneBackend):
         if campaign_arn:
             campaign = self.control.serving_campaign(campaign_arn)
             version = campaign.version
+            exploration = exploration_for(version.recipe, campaign.campaign_config, version.tuned_hyperparameters,
+                                          version.item_activity, campaign.arn)
             return Deployment(campaign.arn, version.recipe, version.model, campaign.campaign_config,
-                              version.solution.group, {}, "Campaign")
+                              version.solution.group, {}, "Campaign", exploration)
         recommender = self.control.serving_recommender(recommender_arn)
+        exploration = exploration_for(recommender.recipe, recommender.recommender_config, None,
+                                      recommender.item_activity, recommender.arn)
         return Deployment(recommender.arn, recommender.recipe, recommender.model, recommender.recommender_config,
-                          recommender.group, recommender.excluded, "Recommender")
+                          recommender.group, recommender.excluded, "Recommender", exploration)
 
     def _reject_filters(self, filter_arn: str | None, promotions: list | None = None) -> None:
         # No CreateFilter yet, so no filter ARN can name an existing filter.
@@ -106,7 +111,12 @@ class PersonalizeRuntimeBackend(DataPlaneBackend):
         query = {"item_id": item_id} if recipe.requires_item_id else {"user_id": user_id}
         if recipe.supports_ranking_influence and deployment.config.get("rankingInfluence"):
             query["ranking_influence"] = deployment.config["rankingInfluence"]
-        scored = deployment.model.recommend(**query, k=k, exclude=exclude) if k else []
+        if not k:
+            scored = []
+        elif deployment.exploration is not None:
+            scored = deployment.exploration.recommend(deployment.model, user_id=user_id, k=k, exclude=exclude)
+        else:
+            scored = deployment.model.recommend(**query, k=k, exclude=exclude)
         if not recipe.returns_scores or deployment.kind == "Recommender":  # recommenders return no scores
             scored = [(item, None) for item, _ in scored]
         metadata = self._metadata(deployment, metadata_columns, [i for i, _ in scored])
@@ -161,6 +171,7 @@ class Deployment:
     group: Any
     excluded: dict[str, set[str]]
     kind: str  # "Campaign" | "Recommender", for messages
+    exploration: Exploration | None = None  # itemExplorationConfig / HRNN-Coldstart's cold items
 
 
 personalizeruntime_backends = BackendDict(PersonalizeRuntimeBackend, "personalize")
