@@ -783,7 +783,32 @@ class PersonalizeBackend(BaseBackend):
                       if not v.is_gone and not v.work_pending and v.status == "ACTIVE"]
             if latest and latest[-1] is not campaign.version:
                 campaign.version = latest[-1]
+        self._incremental_update(campaign.version)
         return campaign
+
+    def items_mark(self, group: DatasetGroup) -> tuple[Any, int] | None:
+        """Where the group's Items records stand now (a training records it before reading them)."""
+        items = self.datasets_of(group).get("ITEMS")
+        return None if items is None else (items.records, items.records.mark)
+
+    def _incremental_update(self, version: SolutionVersion) -> None:
+        """performIncrementalUpdate: Items records that arrived after the version's model last saw
+        the catalogue (PutItems, imports) are folded into it on its campaign's next request."""
+        model = version.model
+        if not version.solution.perform_incremental_update or not hasattr(model, "update_items"):
+            return
+        from ..data import build_item_records
+
+        with self.lock:
+            now_at, seen = self.items_mark(version.solution.group), version.items_mark
+            if now_at is None or now_at == seen:
+                return
+            records = now_at[0]
+            since = seen[1] if seen is not None and seen[0] is records else 0
+            changed = records.records_since(since)
+            if len(changed):
+                model.update_items(build_item_records(changed, records.schema))
+            version.items_mark = now_at
 
     # ------------------------------------------------------------------ batch inference jobs
 

@@ -209,6 +209,7 @@ class SolutionVersion(Resource):
         self.data_as_of = self.created  # the data it trains on arrived before this moment
         self.recipe = solution.recipe  # with performAutoML: the recipe AutoML picked, set by training
         self.model: Any = None  # the engine's trained Model, set when training succeeds
+        self.items_mark: tuple[Any, int] | None = None  # the Items records its model has seen (incremental updates)
         self.metrics: dict[str, float] | None = None
         self.item_activity: Any = None  # what serving explores with (runtime.exploration), set by training
         self.stop_requested = False

@@ -8,7 +8,7 @@ Public API (re-exported here):
 * csv_io: read_csv_records, write_csv_records, read_user_ids (data deletion input), empty_frame
 * store: DatasetRecords
 * records: event_to_row, properties_to_row, record_id_field
-* training: build_training_data, check_training_minimums, check_import_minimum
+* training: build_training_data, build_item_records, check_training_minimums, check_import_minimum
 * errors: DataError, SchemaError, ImportFailure, RecordError, TrainingDataError
 
 Importing this package loads pandas and fastavro, never torch.
@@ -27,7 +27,12 @@ from personalize_mock.data.schema import (
     parse_schema,
 )
 from personalize_mock.data.store import DatasetRecords
-from personalize_mock.data.training import build_training_data, check_import_minimum, check_training_minimums
+from personalize_mock.data.training import (
+    build_item_records,
+    build_training_data,
+    check_import_minimum,
+    check_training_minimums,
+)
 
 __all__ = [
     "DATASET_TYPES",
@@ -39,6 +44,7 @@ __all__ = [
     "SchemaError",
     "SchemaField",
     "TrainingDataError",
+    "build_item_records",
     "build_training_data",
     "camel_case",
     "canonical_dataset_type",

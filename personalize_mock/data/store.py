@@ -86,6 +86,17 @@ class DatasetRecords:
         """Records in frame("ALL")."""
         return len(self.frame("ALL"))
 
+    @property
+    def mark(self) -> int:
+        """Where the records stand: it grows with every import and put (see records_since)."""
+        return self._state.next_seq
+
+    def records_since(self, mark: int) -> pd.DataFrame:
+        """The records of frame("ALL") that arrived at or after an earlier `mark`: for Items,
+        Users and Actions, the new or changed records since then (a FULL import re-sends all)."""
+        df = self.frame("ALL", internal=True)
+        return df[df[SEQ].to_numpy() >= mark][list(self.schema.field_names)].reset_index(drop=True)
+
     # ---- mutations -------------------------------------------------------------------------
 
     def import_bulk(self, frame: pd.DataFrame, mode: str = "FULL") -> None:

@@ -21,7 +21,9 @@ build_training_data() turns the group's datasets into the engines' TrainingData:
   "FIELD#0".. (log term counts, rows L2-normalized). Vocabularies and statistics come from the
   records of the catalogue's ids; a field with no value among them gives no columns. Plain (non-categorical) strings, ids and
   CREATION_TIMESTAMP are not features; CREATION_TIMESTAMP fills item_creation_timestamps (-1 when
-  unknown). trainingDataConfig's excluded / included columns apply per dataset type; excluding
+  unknown). item_texts also keeps the raw text of the textual fields, one str or None per item
+  code (content engines tokenise it themselves; None without a textual field that has text).
+  trainingDataConfig's excluded / included columns apply per dataset type; excluding
   EVENT_TYPE / EVENT_VALUE drops event_types / event_values (filtering still uses them).
 
 For Action interactions (Next-Best-Action) pass the Action interactions dataset as `interactions`
@@ -40,7 +42,7 @@ from personalize_mock.data.records import ANONYMOUS_KEY, EVENT_ID_KEY, SESSION_K
 from personalize_mock.data.schema import PersonalizeSchema, SchemaError, canonical_dataset_type
 from personalize_mock.data.csv_io import import_failure_prefix
 from personalize_mock.data.store import DatasetRecords
-from personalize_mock.recipes.base import FeatureMatrix, TrainingData
+from personalize_mock.recipes.base import FeatureMatrix, ItemRecords, TrainingData
 from personalize_mock.settings import training_minimums
 
 MAX_CATEGORY_VALUES = 100  # one-hot columns per categorical field
@@ -117,6 +119,7 @@ def build_training_data(
         event_values = df["EVENT_VALUE"].to_numpy(dtype=np.float32, na_value=np.nan)[order]
 
     item_features = None
+    item_texts = None
     creation = None
     if items is not None and item_frame is not None and len(item_frame):
         item_type = items.schema.dataset_type or "ITEMS"
@@ -124,6 +127,10 @@ def build_training_data(
         item_only = included.get(item_type)
         item_features = _feature_matrix(item_frame, items.schema, target, item_ids, item_skip,
                                         item_only)
+        textual = [f.name for f in items.schema.fields if f.textual and f.name not in item_skip
+                   and (item_only is None or f.name in item_only)]
+        if textual:
+            item_texts = _item_texts(item_frame, textual, target, item_ids)
         if items.schema.has("CREATION_TIMESTAMP") and "CREATION_TIMESTAMP" not in item_skip:
             creation = _creation_timestamps(item_frame, target, item_ids)
 
@@ -144,7 +151,29 @@ def build_training_data(
         event_values=event_values,
         item_features=item_features,
         user_features=user_features,
+        item_texts=item_texts,
         item_creation_timestamps=creation,
+    )
+
+
+def build_item_records(frame: pd.DataFrame, schema: PersonalizeSchema) -> ItemRecords:
+    """New or changed Items records (one per ITEM_ID, e.g. DatasetRecords.records_since) as
+    Model.update_items takes them: raw text per textual field as in item_texts, and each
+    categorical value under its item_features column name "FIELD=value"."""
+    records = frame.reset_index(drop=True)
+    texts = {f.name: records[f.name].to_numpy(dtype=object, na_value=None)
+             for f in schema.fields if f.textual}
+    positions, columns = [], []
+    for f in schema.fields:
+        if f.categorical:
+            parts = _split_values(records[f.name])
+            positions.append(parts.index.to_numpy(dtype=np.int64))
+            columns.append((f.name + "=" + parts.astype(str)).to_numpy(dtype=object))
+    return ItemRecords(
+        item_ids=records["ITEM_ID"].to_numpy(dtype=object),
+        texts=texts,
+        category_records=np.concatenate(positions) if positions else np.empty(0, dtype=np.int64),
+        category_columns=np.concatenate(columns) if columns else np.empty(0, dtype=object),
     )
 
 
@@ -241,6 +270,23 @@ def _resolve_streamed(df: pd.DataFrame) -> pd.DataFrame:
         keep = ~anonymous | resolved.reindex(df.index).notna().to_numpy()
         df = df.assign(USER_ID=pd.Series(users, index=df.index, dtype=object))[keep]
     return df
+
+
+def _item_texts(frame: pd.DataFrame, fields: list[str], id_col: str,
+                ids: np.ndarray) -> dict[str, np.ndarray] | None:
+    """Raw text of each textual field per id (None when blank or not in the Items dataset); the
+    arrays hold references to the frame's strings, not copies. Fields with no text give none."""
+    positions = pd.Index(frame[id_col].to_numpy(dtype=object)).get_indexer(ids)
+    found = positions >= 0
+    out: dict[str, np.ndarray] = {}
+    for name in fields:
+        values = frame[name].to_numpy(dtype=object, na_value=None)[positions[found]]
+        if pd.isna(values).all():
+            continue
+        column = np.full(len(ids), None, dtype=object)
+        column[found] = values
+        out[name] = column
+    return out or None
 
 
 def _creation_timestamps(frame: pd.DataFrame, id_col: str, ids: np.ndarray) -> np.ndarray:

@@ -131,6 +131,7 @@ def train_solution_version(backend: Any, version: Any) -> None:
     solution = version.solution
     started = time.perf_counter()
     config = solution.solution_config
+    items_mark = backend.items_mark(solution.group)  # before reading: a record put meanwhile is folded in later
     data = build_training_data(backend, solution.group, config, event_type=solution.event_type,
                                recipe=solution.recipe)
     base = version.base_version
@@ -151,6 +152,7 @@ def train_solution_version(backend: Any, version: Any) -> None:
     if version.stop_requested:
         return
     version.tuned_hyperparameters = hyperparameters
+    version.items_mark = items_mark
     version.model = model
     version.metrics = metrics
     version.item_activity = served_item_activity(recipe, hyperparameters, data)

@@ -33,6 +33,17 @@ class Event:
     event_value: float | None = None
 
 
+@dataclass
+class ItemRecords:
+    """New or changed Items records handed to Model.update_items (incremental updates), built by
+    personalize_mock.data.training.build_item_records with the rules of TrainingData."""
+
+    item_ids: np.ndarray  # object[str], one record per item
+    texts: dict[str, np.ndarray]  # textual field -> str or None per record, as TrainingData.item_texts
+    category_records: np.ndarray  # int64 record position of each categorical value
+    category_columns: np.ndarray  # object[str] its item_features column name, "FIELD=value"
+
+
 # Canonical action-interaction event types (spec recipes-runtime.md §5.3: "Taken", "Not Taken",
 # "Viewed", also written TAKEN / NOT_TAKEN / VIEWED); personalize_mock.data.actions maps spellings.
 ACTION_TAKEN, ACTION_NOT_TAKEN, ACTION_VIEWED = "TAKEN", "NOT_TAKEN", "VIEWED"
@@ -105,6 +116,9 @@ class TrainingData:
     event_values: np.ndarray | None = None  # float32 per interaction (nan when blank), or None
     item_features: FeatureMatrix | None = None
     user_features: FeatureMatrix | None = None
+    # textual field -> object array of the raw text (str, or None when blank), one per item code;
+    # None when the Items dataset has no textual field (the arrays reference the records' strings)
+    item_texts: dict[str, np.ndarray] | None = None
     item_creation_timestamps: np.ndarray | None = None  # int64 per item code, -1 when unknown
     actions: ActionData | None = None  # Actions + Action interactions (Next-Best-Action only)
     _user_index: dict[str, int] | None = field(default=None, repr=False)
@@ -174,6 +188,10 @@ class Model(Protocol):
 
     def update(self, events: Sequence[Event]) -> None:
         """Fold streamed events into the users' histories (real-time personalization)."""
+
+    # aws-semantic-similarity (performIncrementalUpdate) also answers this:
+    def update_items(self, records: ItemRecords) -> None:
+        """Embed new or changed catalogue items with the fitted model, without retraining."""
 
     def history_recommend(self, history: Sequence[str], k: int, exclude: Iterable[str] = ()) -> list[Scored]:
         """Top-k for an anonymous history of item ids (used by offline evaluation)."""

@@ -63,6 +63,24 @@ def test_incremental_import_appends_and_newer_records_replace_older_ids(items_sc
     assert store.frame("PUT")["ITEM_ID"].tolist() == ["b"]
 
 
+def test_records_since_a_mark_are_the_new_or_changed_records(items_schema):
+    store = DatasetRecords(items_schema)
+    store.import_bulk(items_frame(items_schema, [["a", "X", 1.0, 10], ["b", "Y", 2.0, 20]]))
+    mark = store.mark
+    assert store.records_since(mark).empty
+    store.put([put_item(items_schema, "b", {"genres": "PUT"}), put_item(items_schema, "n", {"genres": "N"})])
+    store.put([put_item(items_schema, "b", {"genres": "LATER"})])
+    since = store.records_since(mark)
+    assert since["ITEM_ID"].tolist() == ["n", "b"]  # newest record per id, in arrival order
+    assert since.set_index("ITEM_ID").loc["b", "GENRES"] == "LATER"
+    assert list(since.columns) == store.schema.field_names
+    assert store.records_since(store.mark).empty
+    assert store.records_since(0).equals(store.frame("ALL"))
+    later = store.mark
+    store.import_bulk(items_frame(items_schema, [["a", "X", 1.0, 10]]), "FULL")
+    assert store.records_since(later)["ITEM_ID"].tolist() == ["a"]  # an import re-sends its records
+
+
 def test_exact_duplicates_are_kept_once_and_interactions_keep_repeats(interactions_schema):
     store = DatasetRecords(interactions_schema)
     rows = [["u1", "i1", 1, "click"], ["u1", "i1", 1, "click"], ["u1", "i1", 2, "click"]]

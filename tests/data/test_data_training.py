@@ -13,6 +13,7 @@ from personalize_mock.data import (
     DatasetRecords,
     ImportFailure,
     TrainingDataError,
+    build_item_records,
     build_training_data,
     check_import_minimum,
     check_training_minimums,
@@ -154,6 +155,43 @@ def test_item_catalogue_and_metadata_matrix(minimal_interactions_schema, items_s
     text = frame.loc["i1", text_columns].to_numpy()
     assert np.linalg.norm(text) == pytest.approx(1.0, abs=1e-6)
     assert (frame.loc["i2", text_columns] == 0).all()
+
+
+def test_item_texts_keep_the_raw_text_of_textual_fields(minimal_interactions_schema, items_schema):
+    store = interactions_store(minimal_interactions_schema, [["u1", "i2", 1], ["u2", "i9", 2]])
+    items = items_store(items_schema, [
+        ["i1", "Comedy", "", "", '"Funny, dry"', "Title one"],
+        ["i2", "Drama", "", "", "", "Title two"],
+    ])
+    data = build_training_data(store, items)
+    assert data.item_ids.tolist() == ["i2", "i9", "i1"]
+    assert list(data.item_texts) == ["DESCRIPTION"]  # TITLE is a plain string, not textual
+    texts = data.item_texts["DESCRIPTION"]
+    assert texts.dtype == object and texts.tolist() == [None, None, "Funny, dry"]  # aligned with item_ids
+    assert build_training_data(store, items, excluded_columns={"ITEMS": ["DESCRIPTION"]}).item_texts is None
+    assert build_training_data(store, items, included_columns={"ITEMS": ["GENRES"]}).item_texts is None
+    blank = items_store(items_schema, [["i1", "Comedy", "", "", "", "t"]])
+    assert build_training_data(store, blank).item_texts is None  # a textual field without text
+    plain_schema = parse_schema(avro("Items", [field("ITEM_ID", "string"),
+                                               field("GENRES", "string", categorical=True)]))
+    plain = DatasetRecords(plain_schema)
+    plain.import_bulk(read_csv_records([("p.csv", csv_bytes(["ITEM_ID", "GENRES"], [["i1", "A"]]))],
+                                       plain_schema, "Items"))
+    assert build_training_data(store, plain).item_texts is None
+
+
+def test_item_records_for_incremental_updates(items_schema):
+    frame = items_store(items_schema, [
+        ["n1", "Comedy | Drama|Comedy", "", "", '"New, words"', "t"],
+        ["n2", "", "", "", "", "t"],
+    ]).frame()
+    records = build_item_records(frame, items_schema)
+    assert records.item_ids.tolist() == ["n1", "n2"]
+    assert list(records.texts) == ["DESCRIPTION"]
+    assert records.texts["DESCRIPTION"].tolist() == ["New, words", None]
+    # the column names of TrainingData.item_features, split and trimmed as there
+    pairs = sorted(zip(records.category_records.tolist(), records.category_columns.tolist()))
+    assert pairs == [(0, "GENRES=Comedy"), (0, "GENRES=Comedy"), (0, "GENRES=Drama")]
 
 
 def test_excluded_and_included_columns(minimal_interactions_schema, items_schema):

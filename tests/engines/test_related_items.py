@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from personalize_mock import synthetic
-from personalize_mock.data.training import _text_block
-from personalize_mock.recipes.base import FeatureMatrix
+from personalize_mock.recipes.base import ItemRecords
 from personalize_mock.recipes.engines import get_engine, load_model
 from personalize_mock.recipes.engines.sims import count_cooccurrences, training_histories
 from personalize_mock.recipes.engines.sims import Params as SimsParams
@@ -247,8 +245,6 @@ def test_similar_items_history_recommend_deterministic_and_save_load():
 
 # ---- aws-semantic-similarity -------------------------------------------------------------------
 
-# Words chosen so that unrelated items share no hash bucket of the data layer's hashed columns
-# (TEXT_DIMS = 32 buckets mix unrelated words: raw text is what separates them in general).
 TEXTS = {
     "apple_pie": "Apple pie, cinnamon, baked",
     "apple_tart": "APPLE tart; cinnamon dessert",
@@ -260,17 +256,12 @@ TEXTS = {
 }
 
 
-def _text_data(with_interactions=True, raw=True):
+def _text_data(with_interactions=True):
     items = list(TEXTS)
     rows = co_rows([["rocket", "stew"]] * 5) if with_interactions else []
     data = make_data(rows, catalogue=items)
     order = list(data.item_ids)
-    texts = np.array([TEXTS[i] for i in order], dtype=object)
-    if raw:
-        data.item_texts = {"DESCRIPTION": texts}
-    else:
-        block = _text_block(pd.Series(texts))  # the data layer's hashed text columns
-        data.item_features = FeatureMatrix(block, [f"DESCRIPTION#{j}" for j in range(block.shape[1])])
+    data.item_texts = {"DESCRIPTION": np.array([TEXTS[i] for i in order], dtype=object)}
     data.item_creation_timestamps = np.array([100 * k for k in range(len(order))], dtype=np.int64)
     return data
 
@@ -279,9 +270,8 @@ def semantic(data):
     return get_engine("aws-semantic-similarity").fit(data, {}, 0)
 
 
-@pytest.mark.parametrize("raw", [True, False])
-def test_semantic_similarity_matches_overlapping_text(raw):
-    model = semantic(_text_data(raw=raw))
+def test_semantic_similarity_matches_overlapping_text():
+    model = semantic(_text_data())
     assert ids(model.recommend(item_id="apple_pie", k=1)) == ["apple_tart"]
     assert ids(model.recommend(item_id="rocket", k=1)) == ["shuttle"]
     assert ids(model.recommend(item_id="wine", k=1)) == ["stew"]
@@ -325,6 +315,102 @@ def test_semantic_similarity_without_interactions_fallback_and_save_load():
         assert clone.recommend(item_id=item, k=4) == model.recommend(item_id=item, k=4)
     assert clone.recommend(item_id="apple_pie", k=3, ranking_influence={"FRESHNESS": 0.5}) == \
         model.recommend(item_id="apple_pie", k=3, ranking_influence={"FRESHNESS": 0.5})
-    assert model.history_recommend(["rocket"], 1) == [("shuttle", None)]
+    assert model.history_recommend(["rocket"], 2) == [("rocket", None), ("shuttle", None)]  # seen items stay
     with pytest.raises(ValueError):
         semantic(make_data(co_rows([["a", "b"]] * 3)))  # no content at all
+
+
+def topic_catalogue(n_topics=300, per_topic=4, seed=7):
+    """Items "t{topic}-{i}": 2 of their topic's 3 rare words among 8 of 60 common words."""
+    rng = np.random.default_rng(seed)
+    common = [f"common{j}" for j in range(60)]
+    ids_, texts = [], []
+    for t in range(n_topics):
+        rare = [f"rare{t}x{j}" for j in range(3)]
+        for i in range(per_topic):
+            words = list(rng.choice(rare, 2, replace=False)) + list(rng.choice(common, 8, replace=False))
+            rng.shuffle(words)
+            ids_.append(f"t{t}-{i}")
+            texts.append(" ".join(words).capitalize() + ".")
+    return ids_, texts
+
+
+def test_semantic_similarity_relates_items_sharing_rare_words():
+    # 300 topics: more than a low-rank projection keeps apart (a 128-d LSA of the same words put a
+    # topic mate first for 31 % of the items)
+    catalogue, texts = topic_catalogue()
+    data = make_data([], catalogue=catalogue)
+    data.item_texts = {"DESCRIPTION": np.array(texts, dtype=object)}
+    model = semantic(data)
+
+    def topic(item):
+        return item.split("-")[0]
+
+    assert all(topic(model.recommend(item_id=i, k=1)[0][0]) == topic(i) for i in catalogue)
+    mates = [np.mean([topic(r) == topic(i) for r in ids(model.recommend(item_id=i, k=3))]) for i in catalogue]
+    assert np.mean(mates) >= 0.9
+
+
+def item_records(texts=None, categories=None):
+    """ItemRecords for update_items: texts {item: description}, categories {item: [column, ...]}."""
+    items = list(dict.fromkeys(list(texts or {}) + list(categories or {})))
+    pairs = [(n, c) for n, item in enumerate(items) for c in (categories or {}).get(item, [])]
+    return ItemRecords(
+        item_ids=np.array(items, dtype=object),
+        texts={"DESCRIPTION": np.array([(texts or {}).get(i) for i in items], dtype=object)},
+        category_records=np.array([n for n, _ in pairs], dtype=np.int64),
+        category_columns=np.array([c for _, c in pairs], dtype=object),
+    )
+
+
+def test_semantic_similarity_update_items_places_new_and_changed_items():
+    model = semantic(_text_data())
+    before = {i: model.recommend(item_id=i, k=6) for i in TEXTS}
+    model.update_items(item_records({"apple_pie": TEXTS["apple_pie"], "wine": TEXTS["wine"]}))
+    assert {i: model.recommend(item_id=i, k=6) for i in TEXTS} == before  # re-sent unchanged
+
+    model.update_items(item_records({"pie_new": "Apple pie with cinnamon crumble",  # new
+                                     "shuttle": "Red wine braised beef",  # changed: now a dish
+                                     "unseen": "Quantum chromodynamics"}))  # words training never saw
+    assert ids(model.recommend(item_id="apple_pie", k=1)) == ["pie_new"]
+    assert ids(model.recommend(item_id="pie_new", k=2)) == ["apple_pie", "apple_tart"]
+    assert ids(model.recommend(item_id="shuttle", k=2)) == ["stew", "wine"]
+    assert ids(model.recommend(item_id="rocket", k=1)) == ["stew"]  # no word shared any more: popular first
+    assert model.recommend(item_id="unseen", k=3) == model.recommend(item_id="nope", k=3)  # no content
+    assert all("unseen" not in ids(model.recommend(item_id=i, k=9)) for i in TEXTS)
+    assert ids(model.history_recommend(["pie_new"], 2)) == ["pie_new", "apple_pie"]
+    clone = load_model(model.save())
+    for item in ("apple_pie", "pie_new", "shuttle", "unseen"):
+        assert clone.recommend(item_id=item, k=4) == model.recommend(item_id=item, k=4)
+
+
+def test_semantic_similarity_update_items_with_categories():
+    data = make_data(co_rows([["c1", "d1"]] * 3), genres={"c1": "Comedy", "c2": "Comedy", "d1": "Drama"})
+    model = semantic(data)
+    model.update_items(item_records(categories={"c3": ["GENRES=Comedy"], "x": ["GENRES=Western"]}))
+    assert set(ids(model.recommend(item_id="c1", k=2))) == {"c2", "c3"}
+    assert ids(model.recommend(item_id="c3", k=2)) == ["c1", "c2"]  # ties: the more popular first
+    assert "x" not in ids(model.recommend(item_id="d1", k=5))  # a value training never saw: no content
+
+
+def test_semantic_similarity_updates_merged_into_the_postings_answer_the_same(monkeypatch):
+    from personalize_mock.recipes.engines import semantic_similarity
+
+    catalogue, texts = topic_catalogue(n_topics=40)
+    data = make_data([], catalogue=catalogue[:100])
+    data.item_texts = {"DESCRIPTION": np.array(texts[:100], dtype=object)}
+    kept_apart, merged = semantic(data), semantic(data)
+    monkeypatch.setattr(semantic_similarity, "MERGE_MIN", 0)
+    monkeypatch.setattr(semantic_similarity, "MERGE_FRACTION", 0.0)
+    for start in range(60, 160, 20):  # changed items (60-99) and new ones (100-159)
+        batch = item_records(dict(zip(catalogue[start:start + 20], texts[start:start + 20])))
+        merged.update_items(batch)
+        assert not len(merged.text.recent_codes)
+        monkeypatch.setattr(semantic_similarity, "MERGE_MIN", 1 << 30)
+        kept_apart.update_items(batch)
+        monkeypatch.setattr(semantic_similarity, "MERGE_MIN", 0)
+    assert len(kept_apart.text.recent_codes) == 100
+    for item in catalogue[::7]:
+        assert merged.recommend(item_id=item, k=5) == kept_apart.recommend(item_id=item, k=5)
+        history = [item, catalogue[3]]
+        assert merged.history_recommend(history, 5) == kept_apart.history_recommend(history, 5)

@@ -204,8 +204,45 @@ class VectorModel(RelatedItemsBase):
         self.vectors = np.asarray(vectors, dtype=np.float32)  # unit rows; zero rows: no information
         self.bonus = np.asarray(bonus, dtype=np.float32)  # popularity term per item
         self.training_info = training_info or {}
-        self._valid = np.any(self.vectors != 0, axis=1)
-        self._offset = np.where(self._valid, self.bonus, -np.inf).astype(np.float32)  # bonus; -inf: no vector
+        self._set_valid(np.any(self.vectors != 0, axis=1))
+
+    def _set_valid(self, valid: np.ndarray) -> None:
+        self._valid = valid
+        self._offset = np.where(valid, self.bonus, -np.inf).astype(np.float32)  # bonus; -inf: no vector
+
+    def _codes_for(self, item_ids: np.ndarray) -> np.ndarray:
+        """The codes of these (distinct) items: their own, or the next free ones for new items."""
+        codes = np.fromiter((self._index.get(i, -1) for i in item_ids), dtype=np.int64, count=len(item_ids))
+        new = codes < 0
+        codes[new] = np.arange(len(self.item_ids), len(self.item_ids) + int(new.sum()))
+        return codes
+
+    def _store(self, codes: np.ndarray, item_ids: np.ndarray, vectors: np.ndarray, valid: np.ndarray) -> None:
+        """Set the rows of codes (from _codes_for); new items join the catalogue with no popularity
+        bonus and outside the popular fallback. Vector rows live in a buffer with spare rows, so
+        a stream of small additions does not copy the whole matrix each time."""
+        n = len(self.item_ids)
+        new = codes >= n
+        m = int(new.sum())
+        rows = getattr(self, "_rows", self.vectors)
+        if rows.shape[0] < n + m:
+            rows = np.zeros((n + m + max(n // 8, 64), self.vectors.shape[1]), dtype=np.float32)
+            rows[:n] = self.vectors
+        rows[codes] = vectors
+        all_valid = np.concatenate([self._valid, np.zeros(m, dtype=bool)])
+        all_valid[codes] = valid
+        self.bonus = np.concatenate([self.bonus, np.zeros(m, dtype=np.float32)])
+        # the arrays first, the id index last: a concurrent reader only meets codes it can use
+        self._rows, self.vectors = rows, rows[:n + m]
+        self._set_valid(all_valid)
+        ids = np.asarray(item_ids, dtype=object)[new]
+        self.item_ids = np.concatenate([self.item_ids, ids])
+        self._pop_rank = np.concatenate([self._pop_rank, np.full(m, len(self.popular), dtype=np.int64)])
+        self._index.update(zip(ids.tolist(), codes[new].tolist()))
+
+    def _item_scores(self, code: int) -> np.ndarray:
+        """Similarity of every item to item `code` (before offsets)."""
+        return self.vectors @ self.vectors[code]
 
     def _top(self, scores: np.ndarray, limit: int, banned: np.ndarray) -> np.ndarray:
         """The `limit` best codes by score (ties: the more popular); -inf scores never."""
@@ -233,7 +270,7 @@ class VectorModel(RelatedItemsBase):
         if code is not None:
             banned = np.append(banned, code)
             if self._valid[code]:
-                scores = self.vectors @ self.vectors[code] + offset
+                scores = self._item_scores(code) + offset
                 if candidates is not None:
                     allowed = np.full(len(scores), -np.inf, dtype=np.float32)
                     allowed[self._codes(candidates)] = 0.0
@@ -241,13 +278,18 @@ class VectorModel(RelatedItemsBase):
                 ranked = self._top(scores, k + len(banned), banned)
         return self._emit(ranked, k, banned, candidates)
 
-    def _ranked_many(self, histories: Sequence[Sequence[str]], limit: int) -> list[np.ndarray]:
-        """Items scored against the recency-weighted mean vector of each history's newest items."""
+    def _weighted_windows(self, histories: Sequence[Sequence[str]], limit: int):
+        """(history, code, weight HISTORY_DECAY ** age) of each history's HISTORY_WINDOW newest
+        items that have a vector, grouped by history, and `limit` capped at the items with one."""
         owner, codes, age = self._recent_windows(histories, HISTORY_WINDOW)
         ok = self._valid[codes]
-        owner, codes, weights = owner[ok], codes[ok], HISTORY_DECAY ** age[ok].astype(np.float64)
+        weights = HISTORY_DECAY ** age[ok].astype(np.float64)
+        return owner[ok], codes[ok], weights, min(limit, int(self._valid.sum()))
+
+    def _ranked_many(self, histories: Sequence[Sequence[str]], limit: int) -> list[np.ndarray]:
+        """Items scored against the recency-weighted mean vector of each history's newest items."""
+        owner, codes, weights, limit = self._weighted_windows(histories, limit)
         out = [np.empty(0, dtype=np.int64) for _ in histories]
-        limit = min(limit, int(self._valid.sum()))
         if limit <= 0 or not len(owner):
             return out
         with single_threaded_blas():
