@@ -239,7 +239,8 @@ def test_batched_ranking_matches_one_by_one(genre_model):
         many = genre_model.history_recommend_many(histories, k)
         assert [ids(r) for r in many] == [ids(r) for r in one] == genre_model.history_rank_many(histories, k)
         for a, b in zip(many, one):
-            assert [s for _, s in a] == pytest.approx([s for _, s in b], abs=2e-7)
+            # float32 logits summed in another order: a few units of the last place
+            assert [s for _, s in a] == pytest.approx([s for _, s in b], rel=1e-6, abs=2e-7)
     assert genre_model.history_rank_many(histories, 0) == [[] for _ in histories]
 
 

@@ -72,6 +72,7 @@ from personalize_mock.recipes.engines.user_personalization import (
     _length_batches,
     _standardise,
     popularity_prior,
+    spectral_item_vectors,
 )
 
 USER_PERSONALIZATION_V2 = "aws-user-personalization-v2"
@@ -87,6 +88,10 @@ WARMUP_SHARE = 0.02
 SERVE_BLOCK = 256  # histories encoded together by history_recommend_many
 BLAS_CALL_MAX = 1 << 18  # multiply-adds per numpy product at serving time (see _dot)
 SEEN_HISTORY = 1000  # the repeat bias covers the items of a user's last SEEN_HISTORY interactions
+# The repeat biases are REPEAT_SCALE * a parameter: Adam moves a parameter by about the learning
+# rate a step, and unscaled they stopped near -1.9 on ML-100k (seen items still took 2 of every
+# 10 places) where the data asks for "never again".
+REPEAT_SCALE = 10.0
 
 
 @dataclass(frozen=True)
@@ -483,37 +488,6 @@ class TransformerEngine:
                                 indptr, hist_items, {}, info)
 
 
-def spectral_item_vectors(torch, indptr: np.ndarray, hist_items: np.ndarray, n_vocab: int, dim: int, seed: int,
-                          power_iterations: int = 3) -> np.ndarray:
-    """Item vectors [n_vocab, dim] from a randomized truncated SVD of the normalised user-item matrix
-    D_u^-1/2 X D_i^-1/2 (X binary), V_k sqrt(S_k) scaled to a mean row norm of 1: items that the
-    same users consume start close together. Linear in the interactions (sparse products); torch,
-    so that it runs on the training's single thread (numpy's BLAS threads stall on a busy machine:
-    0.6 s became 5 s on 2 loaded cores)."""
-    n_users = len(indptr) - 1
-    users = np.repeat(np.arange(n_users), np.diff(indptr))
-    pairs = np.unique(users.astype(np.int64) * n_vocab + hist_items)  # distinct (user, item)
-    u, i = pairs // n_vocab, pairs % n_vocab
-    du = np.bincount(u, minlength=n_users).astype(np.float64)
-    di = np.bincount(i, minlength=n_vocab).astype(np.float64)
-    val = torch.from_numpy(1.0 / np.sqrt(du[u] * di[i]))
-    index = torch.from_numpy(np.stack([u, i]))
-    x = torch.sparse_coo_tensor(index, val, (n_users, n_vocab), check_invariants=False).coalesce()
-    xt = torch.sparse_coo_tensor(index.flip(0), val, (n_vocab, n_users), check_invariants=False).coalesce()
-    k = min(dim + 8, n_vocab, max(1, n_users))
-    gen = torch.Generator().manual_seed(seed)
-    y = x @ torch.randn(n_vocab, k, generator=gen, dtype=torch.float64)
-    for _ in range(power_iterations):
-        y = x @ torch.linalg.qr(xt @ torch.linalg.qr(y).Q).Q
-    q = torch.linalg.qr(y).Q
-    _, sing, vt = torch.linalg.svd((xt @ q).T, full_matrices=False)  # of q^T X: [k, n_vocab]
-    vectors = torch.zeros(n_vocab, dim, dtype=torch.float64)
-    top = min(dim, len(sing))
-    vectors[:, :top] = vt[:top].T * sing[:top].sqrt()
-    norm = float(vectors.norm(dim=1).mean())
-    return (vectors / (norm if norm > 0 else 1.0)).numpy().astype(np.float32)
-
-
 def _train(indptr, hist_items, weights, n_vocab, features, prior, params: Params, seed: int):
     import torch  # only training needs torch; serving a fitted model does not
 
@@ -613,8 +587,8 @@ def _Net(torch, n_vocab: int, params: Params, features, prior):
             q, k, v = self.qkv(self.ln1(x)).split(H, dim=-1)
             q, k, v = (t.reshape(B, W, heads, dh).transpose(1, 2) for t in (q, k, v))
             attn = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None])
-            # Dropout on the residual branches only: random masks cost ~12 ns an element on one core,
-            # and the attention weights and the 4H-wide hidden layer would triple that work.
+            # Dropout on the residual branches only: random masks cost ~12 ns an element on one
+            # core; the attention weights too would more than double that work.
             x = x + F.dropout(self.proj(attn.transpose(1, 2).reshape(B, W, H)), p_drop, self.training)
             return x + F.dropout(self.ff2(F.relu(self.ff1(self.ln2(x)))), p_drop, self.training)
 
@@ -633,7 +607,7 @@ def _Net(torch, n_vocab: int, params: Params, features, prior):
             self.blocks = nn.ModuleList(Block() for _ in range(n_blocks))
             self.lnf = nn.LayerNorm(H, eps=LAYER_NORM_EPS)
             self.bias = nn.Parameter(torch.from_numpy(np.log(prior).astype(np.float32)))
-            self.repeat = nn.Parameter(torch.zeros(2))  # [in the context, the newest item]
+            self.repeat_raw = nn.Parameter(torch.zeros(2))  # [in the context, the newest item] / REPEAT_SCALE
 
         def item_table(self):
             table = self.emb.weight[:n_vocab]
@@ -661,9 +635,9 @@ def _Net(torch, n_vocab: int, params: Params, features, prior):
             count as seen at the positions before `until`."""
             items = self.item_table()
             B, W = inputs.shape
+            pre_row, pre_item, pre_until = pre
             user = self.forward(inputs, items).reshape(B * W, H)
             tgt, w = targets.reshape(-1).clamp_min(0), weights.reshape(-1)
-            pre_row, pre_item, pre_until = pre
             if sampled and sampled < n_vocab:
                 negatives = torch.randint(0, n_vocab, (sampled,), generator=gen)
                 cand, remap = torch.unique(torch.cat([tgt, negatives]), return_inverse=True)
@@ -688,8 +662,8 @@ def _Net(torch, n_vocab: int, params: Params, features, prior):
             keep = pre_cols[e] < width
             e, t_pre = e[keep], t_pre[keep]
             rows = torch.cat([b * W + t, pre_row[e] * W + t_pre])
-            values = torch.cat([self.repeat[0] + self.repeat[1] * (s_ == t).float(),
-                                self.repeat[0].expand(len(e))])
+            repeat = self.repeat_raw * REPEAT_SCALE
+            values = torch.cat([repeat[0] + repeat[1] * (s_ == t).float(), repeat[0].expand(len(e))])
             logits = logits.index_put((rows, torch.cat([col, pre_cols[e]])), values, accumulate=True)
             per_target = F.cross_entropy(logits, tgt, reduction="none")
             return (per_target * w).sum() / w.sum().clamp_min(1e-12)
@@ -698,7 +672,7 @@ def _Net(torch, n_vocab: int, params: Params, features, prior):
             g = lambda t: t.detach().numpy().astype(np.float32).copy()  # noqa: E731
             with torch.no_grad():
                 out = {"items": g(self.item_table()), "positions": g(self.pos), "bias": g(self.bias),
-                       "repeat": g(self.repeat), "lnf_g": g(self.lnf.weight), "lnf_b": g(self.lnf.bias),
+                       "repeat": g(self.repeat_raw * REPEAT_SCALE), "lnf_g": g(self.lnf.weight), "lnf_b": g(self.lnf.bias),
                        "prior": np.asarray(prior, dtype=np.float64)}
                 for k, blk in enumerate(self.blocks):
                     out.update({f"ln1_g{k}": g(blk.ln1.weight), f"ln1_b{k}": g(blk.ln1.bias),
