@@ -55,6 +55,7 @@ from typing import Sequence
 import numpy as np
 
 from personalize_mock.recipes import evaluation
+from personalize_mock.recipes import hyperparameters as hp
 from personalize_mock.recipes.base import Event, TrainingData
 
 NAME = "aws-item-affinity"
@@ -85,38 +86,18 @@ class Params:
 def parse_hyperparameters(hyperparameters: dict[str, str] | None) -> Params:
     """Strings in, typed Params out; unknown keys are ignored. Ranges are what the engine can run;
     AWS's narrower hidden_dimension range [32, 256] is the control plane's to enforce."""
-    raw = {str(k).rsplit(".", 1)[-1]: v for k, v in (hyperparameters or {}).items()}
-
-    def integer(name, lo, hi):
-        try:
-            value = int(str(raw[name]).strip())
-        except ValueError:
-            raise ValueError(f"{name} must be an integer, got {raw[name]!r}") from None
-        if not lo <= value <= hi:
-            raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
-        return value
-
+    raw = hp.raw_hyperparameters(hyperparameters)
     kwargs: dict = {}
     if "hidden_dimension" in raw:
-        kwargs["hidden_dimension"] = integer("hidden_dimension", 4, 1024)
-    if str(raw.get("epochs", "auto")).strip().lower() != "auto":
-        try:
-            kwargs["epochs"] = float(str(raw["epochs"]).strip())
-        except ValueError:
-            raise ValueError(f"epochs must be a number or auto, got {raw['epochs']!r}") from None
-        if not 0.0 < kwargs["epochs"] <= 1000.0:
-            raise ValueError("epochs must be in (0, 1000]")
+        kwargs["hidden_dimension"] = hp.integer(raw, "hidden_dimension", 4, 1024)
+    if not hp.is_auto(raw, "epochs"):
+        kwargs["epochs"] = hp.number(raw, "epochs", 0, 1000, lo_open=True, expected="a number or auto")
     if "learning_rate" in raw:
-        try:
-            kwargs["learning_rate"] = float(str(raw["learning_rate"]).strip())
-        except ValueError:
-            raise ValueError(f"learning_rate must be a number, got {raw['learning_rate']!r}") from None
-        if not 0.0 < kwargs["learning_rate"] < 1.0:
-            raise ValueError("learning_rate must be in (0, 1)")
-    if str(raw.get("batch_size", "auto")).strip().lower() != "auto":
-        kwargs["batch_size"] = integer("batch_size", 1, 65536)
-    if str(raw.get("sampled_softmax", "auto")).strip().lower() != "auto":
-        kwargs["sampled_softmax"] = integer("sampled_softmax", 0, 10_000_000)
+        kwargs["learning_rate"] = hp.number(raw, "learning_rate", 0, 1, lo_open=True, hi_open=True)
+    if not hp.is_auto(raw, "batch_size"):
+        kwargs["batch_size"] = hp.integer(raw, "batch_size", 1, 65536)
+    if not hp.is_auto(raw, "sampled_softmax"):
+        kwargs["sampled_softmax"] = hp.integer(raw, "sampled_softmax", 0, 10_000_000)
     return Params(**kwargs)
 
 

@@ -76,6 +76,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from personalize_mock.recipes import hyperparameters as hp
 from personalize_mock.recipes.base import (
     ACTION_NOT_TAKEN,
     ACTION_TAKEN,
@@ -130,17 +131,10 @@ class Params:
 def parse_hyperparameters(hyperparameters: dict[str, str] | None) -> Params:
     """Strings in, Params out; unknown keys are ignored. The engine runs any period of 1-365
     days; AWS's documented range [7, 28] is the control plane's to enforce."""
-    raw = {str(k).rsplit(".", 1)[-1]: v for k, v in (hyperparameters or {}).items()}
+    raw = hp.raw_hyperparameters(hyperparameters)
     if "action_optimization_period" not in raw:
         return Params()
-    text = str(raw["action_optimization_period"]).strip()
-    try:
-        period = int(text)
-    except ValueError:
-        raise ValueError(f"action_optimization_period must be an integer, got {text!r}") from None
-    if not 1 <= period <= 365:
-        raise ValueError(f"action_optimization_period must be in [1, 365] days, got {period}")
-    return Params(action_optimization_period=period)
+    return Params(action_optimization_period=hp.integer(raw, "action_optimization_period", 1, 365, unit=" days"))
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from personalize_mock.recipes.base import Event, Scored, TrainingData
+from personalize_mock.recipes.engines.sims import popularity_ranking
 
 NAME = "aws-popularity-count"
 
@@ -85,13 +86,7 @@ class PopularityEngine:
     name = NAME
 
     def fit(self, data: TrainingData, hyperparameters: dict[str, str] | None = None, seed: int = 0) -> PopularityModel:
-        n = data.n_items
-        events = np.bincount(data.items, minlength=n)
-        pairs = np.unique(data.users.astype(np.int64) * n + data.items)  # distinct (user, item)
-        distinct = np.bincount(pairs % n, minlength=n)
-        last = np.full(n, -1, dtype=np.int64)  # -1: never seen (timestamps are epoch seconds >= 0)
-        np.maximum.at(last, data.items, data.timestamps)
-        # lexsort: last key is primary; negate for descending, code ascending breaks final ties.
-        order = np.lexsort((np.arange(n), -last, -events, -distinct))
-        order = order[distinct[order] > 0]
-        return PopularityModel(data.item_ids[order], distinct[order], events[order])
+        """The counting rule above; sims.popularity_ranking holds it, as the related-items engines' popular
+        fallback follows it too."""
+        order, distinct, events = popularity_ranking(data)
+        return PopularityModel(data.item_ids[order], distinct, events)

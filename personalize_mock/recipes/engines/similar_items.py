@@ -43,15 +43,13 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from personalize_mock.recipes import hyperparameters as hp
 from personalize_mock.recipes.base import Scored, TrainingData
 from personalize_mock.recipes.engines.sims import (
     HISTORY_DECAY,
     HISTORY_WINDOW,
     RelatedItemsBase,
-    parse_fraction,
-    parse_int,
-    popular_order,
-    raw_hyperparameters,
+    popularity_ranking,
     single_threaded_blas,
     training_histories,
 )
@@ -80,13 +78,14 @@ class Params:
 def parse_hyperparameters(hyperparameters: dict[str, str] | None) -> Params:
     """Strings in, typed Params out; unknown keys are ignored. The hidden dimensions accept
     [1, 1024] (AWS's documented [30, 200] is the control plane's to enforce)."""
-    raw = raw_hyperparameters(hyperparameters)
-    d = Params()
-    return Params(
-        popularity_discount_factor=parse_fraction(raw, "popularity_discount_factor", d.popularity_discount_factor),
-        item_id_hidden_dim=parse_int(raw, "item_id_hidden_dim", d.item_id_hidden_dim, 1, 1024),
-        item_metadata_hidden_dim=parse_int(raw, "item_metadata_hidden_dim", d.item_metadata_hidden_dim, 1, 1024),
-    )
+    raw = hp.raw_hyperparameters(hyperparameters)
+    kwargs: dict = {}
+    if "popularity_discount_factor" in raw:
+        kwargs["popularity_discount_factor"] = hp.fraction(raw, "popularity_discount_factor")
+    for name in ("item_id_hidden_dim", "item_metadata_hidden_dim"):
+        if name in raw:
+            kwargs[name] = hp.integer(raw, name, 1, 1024)
+    return Params(**kwargs)
 
 
 # ---- linear algebra helpers (numpy only) -------------------------------------------------------
@@ -347,7 +346,7 @@ class SimilarItemsEngine:
         if data.n_interactions == 0:
             raise ValueError("no interactions to train on")
         n = data.n_items
-        popular = popular_order(data)
+        popular = popularity_ranking(data)[0]
         everyone = SimsParams(min_user_history_length_percentile=0.0, max_user_history_length_percentile=1.0,
                               min_item_interaction_count_percentile=0.0, max_item_interaction_count_percentile=1.0)
         user_indptr, user_items = training_histories(data, everyone)

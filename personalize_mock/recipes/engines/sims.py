@@ -46,6 +46,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from personalize_mock.recipes import hyperparameters as hp
 from personalize_mock.recipes.base import Event, Scored, TrainingData
 
 NAME = "aws-sims"
@@ -85,67 +86,43 @@ def single_threaded_blas():
         yield
 
 
-def raw_hyperparameters(hyperparameters: dict[str, str] | None) -> dict[str, str]:
-    """Keys without their "training." / "data." style prefixes."""
-    return {str(k).rsplit(".", 1)[-1]: v for k, v in (hyperparameters or {}).items()}
-
-
-def parse_fraction(raw: dict, name: str, default: float) -> float:
-    if name not in raw:
-        return default
-    try:
-        value = float(str(raw[name]).strip())
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {raw[name]!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value}")
-    return value
-
-
-def parse_int(raw: dict, name: str, default: int, lo: int, hi: int) -> int:
-    if name not in raw:
-        return default
-    try:
-        value = int(str(raw[name]).strip())
-    except ValueError:
-        raise ValueError(f"{name} must be an integer, got {raw[name]!r}") from None
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
-    return value
-
-
 def parse_hyperparameters(hyperparameters: dict[str, str] | None) -> Params:
     """Strings in, typed Params out; unknown keys are ignored. min_cointeraction_count accepts any
     non-negative count (AWS's documented [0, 10] is the control plane's to enforce)."""
-    raw = raw_hyperparameters(hyperparameters)
-    d = Params()
-    params = Params(
-        popularity_discount_factor=parse_fraction(raw, "popularity_discount_factor", d.popularity_discount_factor),
-        min_cointeraction_count=parse_int(raw, "min_cointeraction_count", d.min_cointeraction_count, 0, 1 << 30),
-        **{name: parse_fraction(raw, name, getattr(d, name)) for name in (
-            "min_user_history_length_percentile", "max_user_history_length_percentile",
-            "min_item_interaction_count_percentile", "max_item_interaction_count_percentile")},
-    )
+    raw = hp.raw_hyperparameters(hyperparameters)
+    kwargs: dict = {}
+    if "popularity_discount_factor" in raw:
+        kwargs["popularity_discount_factor"] = hp.fraction(raw, "popularity_discount_factor")
+    if "min_cointeraction_count" in raw:
+        kwargs["min_cointeraction_count"] = hp.integer(raw, "min_cointeraction_count", 0, 1 << 30)
+    for name in ("min_user_history_length_percentile", "max_user_history_length_percentile",
+                 "min_item_interaction_count_percentile", "max_item_interaction_count_percentile"):
+        if name in raw:
+            kwargs[name] = hp.fraction(raw, name)
+    params = Params(**kwargs)
     for what in ("user_history_length", "item_interaction_count"):
         if getattr(params, f"min_{what}_percentile") > getattr(params, f"max_{what}_percentile"):
             raise ValueError(f"min_{what}_percentile exceeds max_{what}_percentile")
     return params
 
 
-# ---- training building blocks (shared with aws-similar-items) ----------------------------------
+# ---- training building blocks (shared with aws-similar-items and aws-popularity-count) ---------
 
-def popular_order(data: TrainingData) -> np.ndarray:
-    """Item codes with >= 1 interaction, most popular first: Popularity-Count's rule (distinct
-    users, then events, then the most recent interaction, then the catalogue order)."""
+def popularity_ranking(data: TrainingData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Item codes with >= 1 interaction, most popular first, and their distinct-user and event
+    counts: Popularity-Count's rule (distinct users, then events, then the most recent
+    interaction, then the catalogue order), also the popular fallback of the related-items engines."""
     n = data.n_items
     items = np.asarray(data.items, dtype=np.int64)
     events = np.bincount(items, minlength=n)
-    pairs = sorted_unique(np.asarray(data.users, dtype=np.int64) * n + items)[0]
+    pairs = sorted_unique(np.asarray(data.users, dtype=np.int64) * n + items)[0]  # distinct (user, item)
     distinct = np.bincount(pairs % n, minlength=n)
-    last = np.full(n, -1, dtype=np.int64)
+    last = np.full(n, -1, dtype=np.int64)  # -1: never seen (timestamps are epoch seconds >= 0)
     np.maximum.at(last, items, data.timestamps)
+    # lexsort: last key is primary; negate for descending, code ascending breaks final ties.
     order = np.lexsort((np.arange(n), -last, -events, -distinct))
-    return order[distinct[order] > 0]
+    order = order[distinct[order] > 0]
+    return order, distinct[order], events[order]
 
 
 def sorted_unique(keys: np.ndarray, *, assume_sorted: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -472,7 +449,7 @@ class SimsEngine:
         if data.n_interactions == 0:
             raise ValueError("no interactions to train on")
         n = data.n_items
-        popular = popular_order(data)
+        popular = popularity_ranking(data)[0]
         user_indptr, user_items = training_histories(data, params)
         pop = np.bincount(user_items, minlength=n).astype(np.float64)  # distinct training users per item
         alpha = params.popularity_discount_factor

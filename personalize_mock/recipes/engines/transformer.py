@@ -58,12 +58,12 @@ defaults were tuned on ML-100k (bench/quality.py):
 from __future__ import annotations
 
 import math
-import pickle
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
 
+from personalize_mock.recipes import hyperparameters as hp
 from personalize_mock.recipes.base import Event, Scored, TrainingData
 from personalize_mock.recipes.engines.user_personalization import (
     SCORE_DECIMALS,
@@ -71,7 +71,9 @@ from personalize_mock.recipes.engines.user_personalization import (
     _Adam,
     _length_batches,
     _standardise,
+    load_sequence_model,
     popularity_prior,
+    save_sequence_model,
     spectral_item_vectors,
 )
 
@@ -112,48 +114,24 @@ class Params:
 
 def parse_hyperparameters(hyperparameters: dict[str, str] | None) -> Params:
     """Strings in, typed Params out; unknown keys (v1 names, exploration settings, ...) are ignored."""
-    raw = {str(k).rsplit(".", 1)[-1]: v for k, v in (hyperparameters or {}).items()}
-
-    def integer(name, lo, hi):
-        try:
-            value = int(str(raw[name]).strip())
-        except ValueError:
-            raise ValueError(f"{name} must be an integer, got {raw[name]!r}") from None
-        if not lo <= value <= hi:
-            raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
-        return value
-
-    def number(name, lo, hi, lo_open=False):
-        try:
-            value = float(str(raw[name]).strip())
-        except ValueError:
-            raise ValueError(f"{name} must be a number, got {raw[name]!r}") from None
-        if not (lo < value if lo_open else lo <= value) or not value <= hi:
-            raise ValueError(f"{name} must be in {'(' if lo_open else '['}{lo}, {hi}], got {value}")
-        return value
-
+    raw = hp.raw_hyperparameters(hyperparameters)
     kwargs: dict = {}
     if "apply_recency_bias" in raw:
-        text = str(raw["apply_recency_bias"]).strip().lower()
-        if text not in ("true", "false"):
-            raise ValueError(f"apply_recency_bias must be true or false, got {raw['apply_recency_bias']!r}")
-        kwargs["apply_recency_bias"] = text == "true"
+        kwargs["apply_recency_bias"] = hp.boolean(raw, "apply_recency_bias")
     for name, lo, hi in (("hidden_dimension", 4, 1024), ("num_blocks", 1, 8), ("num_heads", 1, 16), ("ffn_factor", 1, 8),
                          ("max_len", 2, 1024), ("batch_size", 1, 65536)):
         if name in raw:
-            kwargs[name] = integer(name, lo, hi)
+            kwargs[name] = hp.integer(raw, name, lo, hi)
     if "dropout" in raw:
-        kwargs["dropout"] = number("dropout", 0.0, 0.9)
+        kwargs["dropout"] = hp.number(raw, "dropout", 0.0, 0.9)
     if "init" in raw:
-        kwargs["init"] = str(raw["init"]).strip().lower()
-        if kwargs["init"] not in ("svd", "random"):
-            raise ValueError(f"init must be svd or random, got {raw['init']!r}")
+        kwargs["init"] = hp.choice(raw, "init", ("svd", "random"))
     if "learning_rate" in raw:
-        kwargs["learning_rate"] = number("learning_rate", 0.0, 1.0, lo_open=True)
-    if str(raw.get("epochs", "auto")).strip().lower() != "auto":
-        kwargs["epochs"] = number("epochs", 0.0, 10_000.0, lo_open=True)
-    if str(raw.get("sampled_softmax", "auto")).strip().lower() != "auto":
-        kwargs["sampled_softmax"] = integer("sampled_softmax", 0, 10_000_000)
+        kwargs["learning_rate"] = hp.number(raw, "learning_rate", 0.0, 1.0, lo_open=True)
+    if not hp.is_auto(raw, "epochs"):
+        kwargs["epochs"] = hp.number(raw, "epochs", 0.0, 10_000.0, lo_open=True)
+    if not hp.is_auto(raw, "sampled_softmax"):
+        kwargs["sampled_softmax"] = hp.integer(raw, "sampled_softmax", 0, 10_000_000)
     params = Params(**kwargs)
     if params.hidden_dimension % params.num_heads:
         raise ValueError(f"hidden_dimension ({params.hidden_dimension}) must be a multiple of "
@@ -344,28 +322,12 @@ class TransformerModel:
 
     # -- persistence --
     def save(self) -> bytes:
-        state = {
-            "params": self.params.__dict__,
-            "arrays": self.arrays,
-            "item_ids": list(self.item_ids),
-            "vocab": self.vocab,
-            "user_ids": list(self.user_ids),
-            "hist_indptr": self.hist_indptr,
-            "hist_items": self.hist_items,
-            "streamed": self.streamed,
-            "training_info": self.training_info,
-        }
-        return pickle.dumps({"engine": self.engine_name, "version": 1, "state": state}, protocol=5)
+        return save_sequence_model(self)
 
     @classmethod
     def load(cls, blob: bytes) -> "TransformerModel":
-        payload = pickle.loads(blob)
-        if payload.get("engine") not in (USER_PERSONALIZATION_V2, PERSONALIZED_RANKING_V2):
-            raise ValueError(f"not a transformer model: {payload.get('engine')!r}")
-        s = payload["state"]
-        return cls(payload["engine"], Params(**s["params"]), s["arrays"], np.array(s["item_ids"], dtype=object),
-                   s["vocab"], np.array(s["user_ids"], dtype=object), s["hist_indptr"], s["hist_items"],
-                   {u: list(v) for u, v in s["streamed"].items()}, s["training_info"])
+        return load_sequence_model(cls, blob, (USER_PERSONALIZATION_V2, PERSONALIZED_RANKING_V2), Params,
+                                   "transformer model")
 
 
 # ---- training: torch --------------------------------------------------------------------------

@@ -39,6 +39,7 @@ import numpy as np
 
 from personalize_mock.recipes import catalog
 from personalize_mock.recipes.base import Event, Scored, TrainingData
+from personalize_mock.recipes.hyperparameters import raw_hyperparameters
 
 NAME = "aws-trending-now"
 DEFAULT_FREQUENCY = "2 hours"
@@ -48,8 +49,7 @@ EVALUATION_K = 25
 
 def interval_seconds(hyperparameters: dict[str, str] | None) -> int:
     """Seconds of the trend discovery frequency; ValueError for a value the catalogue refuses."""
-    raw = {str(k).rsplit(".", 1)[-1]: v for k, v in (hyperparameters or {}).items()}
-    value = raw.get("trend_discovery_frequency", DEFAULT_FREQUENCY)
+    value = raw_hyperparameters(hyperparameters).get("trend_discovery_frequency", DEFAULT_FREQUENCY)
     recipe = catalog.recipe_by_name(NAME)
     parameter = next(hp for hp in recipe.hyperparameters if hp.name == "trend_discovery_frequency")
     return catalog.TREND_DISCOVERY_FREQUENCIES[parameter.parse(value)]

@@ -62,6 +62,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from personalize_mock.recipes import hyperparameters as hp
 from personalize_mock.recipes.base import Event, Scored, TrainingData
 
 USER_PERSONALIZATION = "aws-user-personalization"
@@ -110,46 +111,25 @@ def parse_hyperparameters(hyperparameters: dict[str, str] | None) -> Params:
 
     Ranges here are what the engine can run (tests use tiny models); AWS's narrower documented
     ranges (hidden_dimension [32, 256], bptt [2, 32]) are the control plane's to enforce."""
-    raw = {str(k).rsplit(".", 1)[-1]: v for k, v in (hyperparameters or {}).items()}
-
-    def integer(name, lo, hi):
-        try:
-            value = int(str(raw[name]).strip())
-        except ValueError:
-            raise ValueError(f"{name} must be an integer, got {raw[name]!r}") from None
-        if not lo <= value <= hi:
-            raise ValueError(f"{name} must be in [{lo}, {hi}], got {value}")
-        return value
-
-    def fraction(name):
-        value = float(raw[name])
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"{name} must be in [0, 1], got {value}")
-        return value
-
+    raw = hp.raw_hyperparameters(hyperparameters)
     kwargs: dict = {}
     if "hidden_dimension" in raw:
-        kwargs["hidden_dimension"] = integer("hidden_dimension", 8, 1024)
+        kwargs["hidden_dimension"] = hp.integer(raw, "hidden_dimension", 8, 1024)
     if "bptt" in raw:
-        kwargs["bptt"] = integer("bptt", 1, 256)
+        kwargs["bptt"] = hp.integer(raw, "bptt", 1, 256)
     if "recency_mask" in raw:
-        text = str(raw["recency_mask"]).strip().lower()
-        if text not in ("true", "false"):
-            raise ValueError(f"recency_mask must be true or false, got {raw['recency_mask']!r}")
-        kwargs["recency_mask"] = text == "true"
+        kwargs["recency_mask"] = hp.boolean(raw, "recency_mask")
     for name in ("min_user_history_length_percentile", "max_user_history_length_percentile"):
         if name in raw:
-            kwargs[name] = fraction(name)
+            kwargs[name] = hp.fraction(raw, name)
     if str(raw.get("epochs", "auto")).lower() != "auto":
-        kwargs["epochs"] = integer("epochs", 1, 1000)
+        kwargs["epochs"] = hp.integer(raw, "epochs", 1, 1000)
     if "learning_rate" in raw:
-        kwargs["learning_rate"] = float(raw["learning_rate"])
-        if not 0.0 < kwargs["learning_rate"] < 1.0:
-            raise ValueError("learning_rate must be in (0, 1)")
+        kwargs["learning_rate"] = hp.number(raw, "learning_rate", 0, 1, lo_open=True, hi_open=True)
     if "batch_size" in raw:
-        kwargs["batch_size"] = integer("batch_size", 1, 65536)
+        kwargs["batch_size"] = hp.integer(raw, "batch_size", 1, 65536)
     if str(raw.get("sampled_softmax", "auto")).lower() != "auto":
-        kwargs["sampled_softmax"] = integer("sampled_softmax", 0, 10_000_000)
+        kwargs["sampled_softmax"] = hp.integer(raw, "sampled_softmax", 0, 10_000_000)
     params = Params(**kwargs)
     if params.min_user_history_length_percentile > params.max_user_history_length_percentile:
         raise ValueError("min_user_history_length_percentile exceeds max_user_history_length_percentile")
@@ -514,28 +494,42 @@ class SequenceModel:
 
     # -- persistence --
     def save(self) -> bytes:
-        state = {
-            "params": self.params.__dict__,
-            "arrays": self.arrays,
-            "item_ids": list(self.item_ids),
-            "vocab": self.vocab,
-            "user_ids": list(self.user_ids),
-            "hist_indptr": self.hist_indptr,
-            "hist_items": self.hist_items,
-            "streamed": self.streamed,
-            "training_info": self.training_info,
-        }
-        return pickle.dumps({"engine": self.engine_name, "version": 1, "state": state}, protocol=5)
+        return save_sequence_model(self)
 
     @classmethod
     def load(cls, blob: bytes) -> "SequenceModel":
-        payload = pickle.loads(blob)
-        if payload.get("engine") not in (USER_PERSONALIZATION, PERSONALIZED_RANKING):
-            raise ValueError(f"not a sequence model: {payload.get('engine')!r}")
-        s = payload["state"]
-        return cls(payload["engine"], Params(**s["params"]), s["arrays"], np.array(s["item_ids"], dtype=object),
-                   s["vocab"], np.array(s["user_ids"], dtype=object), s["hist_indptr"], s["hist_items"],
-                   {u: list(v) for u, v in s["streamed"].items()}, s["training_info"])
+        return load_sequence_model(cls, blob, (USER_PERSONALIZATION, PERSONALIZED_RANKING), Params, "sequence model")
+
+
+# Persistence shared with transformer.TransformerModel, which keeps the same fields: one pickle
+# layout (version 1) for both, so that saved solution versions of either kind keep loading.
+
+def save_sequence_model(model) -> bytes:
+    """The blob of a SequenceModel or TransformerModel."""
+    state = {
+        "params": model.params.__dict__,
+        "arrays": model.arrays,
+        "item_ids": list(model.item_ids),
+        "vocab": model.vocab,
+        "user_ids": list(model.user_ids),
+        "hist_indptr": model.hist_indptr,
+        "hist_items": model.hist_items,
+        "streamed": model.streamed,
+        "training_info": model.training_info,
+    }
+    return pickle.dumps({"engine": model.engine_name, "version": 1, "state": state}, protocol=5)
+
+
+def load_sequence_model(cls, blob: bytes, engines: tuple[str, ...], params_type: type, kind: str):
+    """cls rebuilt from save_sequence_model's blob; ValueError names kind when the blob is of
+    another engine than those given."""
+    payload = pickle.loads(blob)
+    if payload.get("engine") not in engines:
+        raise ValueError(f"not a {kind}: {payload.get('engine')!r}")
+    s = payload["state"]
+    return cls(payload["engine"], params_type(**s["params"]), s["arrays"], np.array(s["item_ids"], dtype=object),
+               s["vocab"], np.array(s["user_ids"], dtype=object), s["hist_indptr"], s["hist_items"],
+               {u: list(v) for u, v in s["streamed"].items()}, s["training_info"])
 
 
 # ---- training: torch --------------------------------------------------------------------------
