@@ -5,9 +5,10 @@ state, through a linear layer, is dotted with item vectors; score(u, i) is the s
 logits over the catalogue the model knows (§4.2.3). Item vectors are a learned embedding plus a
 projection of the item metadata (TrainingData.item_features), shared between the GRU's input and
 the output layer (weight tying: with tens of interactions per item that halves what must be learned).
-The item vectors start from a spectral embedding of the user-item matrix (spectral_item_vectors):
-items the same users consume start close together, which a short training needs most (NDCG@10 on
-ML-100k, bench/quality.py splits 0-4: 0.063 from a random start, 0.082 from the spectral one).
+Up to SPECTRAL_START_MAX_CELLS, the item vectors start from a spectral embedding of the user-item
+matrix (spectral_item_vectors): items the same users consume start close together, which a short
+training needs most (NDCG@10 on ML-100k, bench/quality.py splits 0-4: 0.063 from a random start,
+0.082 from the spectral one).
 
 Training is next-item cross-entropy with truncated back-propagation through time: each user's
 sequence [BOS, i1, i2, ...] is cut into chunks of `bptt` steps; a chunk starts from the GRU state
@@ -80,6 +81,10 @@ HISTORY_BLOCK = 256  # histories scored together in offline evaluation
 SCORE_TILE = 8192  # items per tile of batched scoring: a 256 x 8192 float32 tile is 8 MiB
 SPECTRAL_FLOAT64_MAX = 1 << 22  # spectral_item_vectors: [users, dim] cells computed in float64
 SPECTRAL_START_NORM = 2.0  # mean norm of the spectral start of the item vectors (best of 0.3/1/2 on ML-100k)
+# Above this many [users, hidden] cells the GRU starts from random item vectors: on bench/scale's
+# grocery shape (230k users) the spectral start cost ~30 s and 650 MB per fit and did not help
+# (NDCG@10 0.0757 with it, 0.0797 without).
+SPECTRAL_START_MAX_CELLS = 1 << 24
 DENSE_EMBEDDING_UPDATE_MAX = 1 << 21  # embedding cells updated whole by Adam; above: touched rows only
 # trainingMode UPDATE: the share of a full training's work it trains on for, and how new items are
 # initialised from their metadata neighbours among the base model's items (see _update_start).
@@ -774,7 +779,8 @@ def _train(indptr, hist_items, users, n_vocab, features, prior, params: Params, 
     lengths = (targets >= 0).sum(axis=1)
     with _training_threads(torch):
         item_start = None
-        if start is None:  # items the same users consume start close together (+30 % NDCG@10 on ML-100k)
+        if start is None and (len(indptr) - 1) * (H + 8) <= SPECTRAL_START_MAX_CELLS:
+            # items the same users consume start close together (+30 % NDCG@10 on ML-100k)
             item_start = spectral_item_vectors(torch, indptr, hist_items, n_vocab, H, seed) * SPECTRAL_START_NORM
         arrays, last_loss = _run(torch, net_args=(n_vocab, H, features, prior), learning_rate=learning_rate,
                                  seed=seed, total_steps=total_steps, batch=batch, sampled=sampled,
