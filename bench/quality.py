@@ -28,7 +28,13 @@ Models:
 Engines are evaluated exactly as GetSolutionMetrics does (seen items are not removed: custom
 recipes do not remove them); the baselines remove them, which only makes them stronger.
 
-Target: aws-user-personalization-v2's NDCG@10 >= 1.15 x implicit ALS, trained within 60 s.
+Related items (evaluate_related_items), on the same splits: each test user's newest history item
+is the query of GetRecommendations(itemId=...) for the RELATED_ITEMS engines (SIMS, Similar-Items;
+Semantic-Similarity has no item text here and is skipped) and of item-kNN's nearest neighbours;
+the held-out items are the truth; precision@10 and MRR@10.
+
+Targets: aws-user-personalization-v2's NDCG@10 >= 1.15 x implicit ALS, trained within 60 s;
+aws-sims' related-items precision@10 >= item-kNN's.
 
 Run: `.venv/bin/python bench/run.py quality` (or `python bench/quality.py`).
 """
