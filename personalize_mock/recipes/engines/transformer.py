@@ -64,10 +64,11 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from personalize_mock.recipes import hyperparameters as hp
-from personalize_mock.recipes.base import Event, Scored, TrainingData
+from personalize_mock.recipes.base import Scored, TrainingData
 from personalize_mock.recipes.engines.user_personalization import (
     SCORE_DECIMALS,
     TRAIN_THREADS,
+    HistoryModel,
     _Adam,
     _length_batches,
     _standardise,
@@ -165,43 +166,16 @@ def _layer_norm(x: np.ndarray, gain: np.ndarray, bias: np.ndarray) -> np.ndarray
     return (x - mean) / np.sqrt(var + LAYER_NORM_EPS) * gain + bias
 
 
-class TransformerModel:
+class TransformerModel(HistoryModel):
     """A fitted solution version: transformer weights, item vectors, histories, popularity prior."""
 
     def __init__(self, engine_name: str, params: Params, arrays: dict[str, np.ndarray],
                  item_ids: np.ndarray, vocab: np.ndarray, user_ids: np.ndarray,
                  hist_indptr: np.ndarray, hist_items: np.ndarray, streamed: dict[str, list[int]] | None = None,
                  training_info: dict | None = None):
-        self.engine_name = engine_name
-        self.params = params
-        self.arrays = arrays  # see _Net.export for the keys
-        self.item_ids = np.asarray(item_ids, dtype=object)  # the whole catalogue
-        self.vocab = np.asarray(vocab, dtype=np.int64)  # catalogue codes the model scores (items with interactions)
-        self.vocab_ids = self.item_ids[self.vocab]
-        self.user_ids = np.asarray(user_ids, dtype=object)
-        self.hist_indptr = hist_indptr  # CSR of training histories, in vocab indices, time order
-        self.hist_items = hist_items
-        self.streamed = streamed if streamed is not None else {}  # user_id -> vocab indices from update()
-        self.training_info = training_info or {}
-        self._vocab_index = {item: v for v, item in enumerate(self.vocab_ids)}
-        self._user_index = {u: c for c, u in enumerate(self.user_ids)}
-        self._log_prior = np.log(arrays["prior"]).astype(np.float64)
+        super().__init__(engine_name, params, arrays, item_ids, vocab, user_ids, hist_indptr, hist_items,
+                         streamed, training_info)  # arrays: see _Net.export for the keys
         self._items_T = np.ascontiguousarray(arrays["items"].T)
-
-    # -- histories --
-    def _user_history(self, user_id: str | None) -> np.ndarray:
-        if user_id is None:
-            return np.empty(0, dtype=np.int64)
-        code = self._user_index.get(user_id)
-        base = self.hist_items[self.hist_indptr[code]:self.hist_indptr[code + 1]] if code is not None else ()
-        extra = self.streamed.get(user_id, ())
-        if not len(extra):
-            return np.asarray(base, dtype=np.int64)
-        return np.concatenate([np.asarray(base, dtype=np.int64), np.asarray(extra, dtype=np.int64)])
-
-    def _codes(self, item_ids: Iterable[str]) -> np.ndarray:
-        idx = self._vocab_index
-        return np.array([idx[i] for i in item_ids if i in idx], dtype=np.int64)
 
     # -- scoring --
     def _logits_many(self, histories: Sequence[np.ndarray]) -> np.ndarray:
@@ -259,11 +233,6 @@ class TransformerModel:
             x = x + _dot(h, a[f"ff2_w{k}"].T) + a[f"ff2_b{k}"]
         return _layer_norm(x[:, -1], a["lnf_g"], a["lnf_b"])
 
-    @staticmethod
-    def _softmax(logits: np.ndarray) -> np.ndarray:
-        e = np.exp(logits - logits.max())
-        return e / e.sum()
-
     def _top(self, logits: np.ndarray, k: int, exclude: Iterable[str], candidates: Sequence[str] | None) -> list[Scored]:
         probs = self._softmax(logits)  # over the scored subset: every item with interactions
         allowed = np.ones(len(self.vocab), dtype=bool)
@@ -285,27 +254,6 @@ class TransformerModel:
         """Top-k for the user; item_id is ignored (USER_PERSONALIZATION does not use it)."""
         logits = self._logits_many([self._user_history(user_id)])[0]
         return self._top(logits, k, exclude, candidates)
-
-    def rank(self, *, user_id: str, item_ids: Sequence[str]) -> list[Scored]:
-        """Scored items (softmax over the scored inputs) by score, then items without interactions
-        in input order, without a score."""
-        unique = list(dict.fromkeys(item_ids))
-        known = [i for i in unique if i in self._vocab_index]
-        unknown = [(i, None) for i in unique if i not in self._vocab_index]
-        if not known:
-            return unknown
-        codes = self._codes(known)
-        logits = self._logits_many([self._user_history(user_id)])[0][codes]
-        probs = self._softmax(logits)
-        order = np.lexsort((np.arange(len(codes)), -logits))
-        return [(known[j], round(float(probs[j]), SCORE_DECIMALS)) for j in order] + unknown
-
-    def update(self, events: Sequence[Event]) -> None:
-        """Append streamed events (time order) to users' histories; items unknown to the model are skipped."""
-        for event in sorted(events, key=lambda e: e.timestamp):
-            code = self._vocab_index.get(event.item_id)
-            if code is not None:
-                self.streamed.setdefault(event.user_id, []).append(code)
 
     def history_recommend(self, history: Sequence[str], k: int, exclude: Iterable[str] = ()) -> list[Scored]:
         logits = self._logits_many([self._codes(history)])[0]

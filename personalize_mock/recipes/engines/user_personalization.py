@@ -176,46 +176,31 @@ def _one_blas_thread():
                 _BLAS["limiter"] = None
 
 
-class SequenceModel:
-    """A fitted solution version: GRU weights, item vectors, users' histories, popularity prior."""
+class HistoryModel:
+    """What the two next-item models (GRU, transformer) share: the catalogue and the items they
+    score, users' training histories plus streamed events, and the ranking and update rules built
+    on a subclass's _logits_many(histories) -> [B, V] logits."""
 
-    def __init__(self, engine_name: str, params: Params, arrays: dict[str, np.ndarray],
+    def __init__(self, engine_name: str, params, arrays: dict[str, np.ndarray],
                  item_ids: np.ndarray, vocab: np.ndarray, user_ids: np.ndarray,
                  hist_indptr: np.ndarray, hist_items: np.ndarray, streamed: dict[str, list[int]] | None = None,
                  training_info: dict | None = None):
         self.engine_name = engine_name
         self.params = params
-        self.arrays = arrays  # W_ih, W_hh, b_ih, b_hh, W_out, b_out, items (V x H), bos (H), bias (V), prior (V)
+        self.arrays = arrays
         self.item_ids = np.asarray(item_ids, dtype=object)  # the whole catalogue
         self.vocab = np.asarray(vocab, dtype=np.int64)  # catalogue codes the model scores (items with interactions)
         self.vocab_ids = self.item_ids[self.vocab]
         self.user_ids = np.asarray(user_ids, dtype=object)
-        self.hist_indptr = hist_indptr  # CSR of training histories, in vocab indices
+        self.hist_indptr = hist_indptr  # CSR of training histories, in vocab indices, time order
         self.hist_items = hist_items
         self.streamed = streamed if streamed is not None else {}  # user_id -> vocab indices from update()
         self.training_info = training_info or {}
         self._vocab_index = dict(zip(self.vocab_ids.tolist(), range(len(self.vocab_ids))))
         self._user_index = dict(zip(self.user_ids.tolist(), range(len(self.user_ids))))
-        a = arrays
-        # The item table is kept column-major (one copy): scoring a user reads items.T, a
-        # C-contiguous H x V matrix, which BLAS streams fastest; the few rows a GRU context needs
-        # are gathered from it.
-        a["items"] = np.asfortranarray(a["items"], dtype=np.float32)
-        self._W_ih_T = np.ascontiguousarray(a["W_ih"].T)
-        self._W_hh_T = np.ascontiguousarray(a["W_hh"].T)
-        self._W_out_T = np.ascontiguousarray(a["W_out"].T)
-        self._log_prior = np.log(a["prior"]).astype(np.float64)
-        # Top-k selection probes the items with the highest output bias (the popular ones) first:
-        # the k-th best logit among them bounds the k-th best of the catalogue from below.
-        n_probe = min(len(self.vocab), PROBE_ITEMS)
-        self._probe = np.sort(np.argpartition(-a["bias"], n_probe - 1)[:n_probe]) if n_probe else np.empty(0, np.int64)
-        self._cold: tuple[int, list[Scored]] | None = None  # the cold-start list, computed once
+        self._log_prior = np.log(arrays["prior"]).astype(np.float64)
 
     # -- histories --
-    @property
-    def bos(self) -> int:
-        return len(self.vocab)
-
     def _user_history(self, user_id: str | None) -> np.ndarray:
         if user_id is None:
             return np.empty(0, dtype=np.int64)
@@ -229,6 +214,63 @@ class SequenceModel:
     def _codes(self, item_ids: Iterable[str]) -> np.ndarray:
         idx = self._vocab_index
         return np.array([idx[i] for i in item_ids if i in idx], dtype=np.int64)
+
+    @staticmethod
+    def _softmax(logits: np.ndarray) -> np.ndarray:
+        e = np.exp(logits - logits.max())
+        return e / e.sum()
+
+    # -- the Model protocol's shared parts --
+    def rank(self, *, user_id: str, item_ids: Sequence[str]) -> list[Scored]:
+        """Scored items (softmax over the scored inputs) by score, then items the model does not
+        score (no interactions at training) in input order, without a score."""
+        unique = list(dict.fromkeys(item_ids))
+        known = [i for i in unique if i in self._vocab_index]
+        unknown = [(i, None) for i in unique if i not in self._vocab_index]
+        if not known:
+            return unknown
+        codes = self._codes(known)
+        logits = self._logits_many([self._user_history(user_id)])[0][codes]
+        probs = self._softmax(logits)
+        order = np.lexsort((np.arange(len(codes)), -logits))
+        return [(known[j], round(float(probs[j]), SCORE_DECIMALS)) for j in order] + unknown
+
+    def update(self, events: Sequence[Event]) -> None:
+        """Append streamed events (time order) to users' histories; items unknown to the model are skipped."""
+        for event in sorted(events, key=lambda e: e.timestamp):
+            code = self._vocab_index.get(event.item_id)
+            if code is not None:
+                self.streamed.setdefault(event.user_id, []).append(code)
+
+
+class SequenceModel(HistoryModel):
+    """A fitted solution version: GRU weights, item vectors, users' histories, popularity prior."""
+
+    def __init__(self, engine_name: str, params: Params, arrays: dict[str, np.ndarray],
+                 item_ids: np.ndarray, vocab: np.ndarray, user_ids: np.ndarray,
+                 hist_indptr: np.ndarray, hist_items: np.ndarray, streamed: dict[str, list[int]] | None = None,
+                 training_info: dict | None = None):
+        super().__init__(engine_name, params, arrays, item_ids, vocab, user_ids, hist_indptr, hist_items,
+                         streamed, training_info)
+        # arrays: W_ih, W_hh, b_ih, b_hh, W_out, b_out, items (V x H), bos (H), bias (V), prior (V)
+        a = arrays
+        # The item table is kept column-major (one copy): scoring a user reads items.T, a
+        # C-contiguous H x V matrix, which BLAS streams fastest; the few rows a GRU context needs
+        # are gathered from it.
+        a["items"] = np.asfortranarray(a["items"], dtype=np.float32)
+        self._W_ih_T = np.ascontiguousarray(a["W_ih"].T)
+        self._W_hh_T = np.ascontiguousarray(a["W_hh"].T)
+        self._W_out_T = np.ascontiguousarray(a["W_out"].T)
+        # Top-k selection probes the items with the highest output bias (the popular ones) first:
+        # the k-th best logit among them bounds the k-th best of the catalogue from below.
+        n_probe = min(len(self.vocab), PROBE_ITEMS)
+        self._probe = np.sort(np.argpartition(-a["bias"], n_probe - 1)[:n_probe]) if n_probe else np.empty(0, np.int64)
+        self._cold: tuple[int, list[Scored]] | None = None  # the cold-start list, computed once
+
+    # -- histories --
+    @property
+    def bos(self) -> int:
+        return len(self.vocab)
 
     # -- scoring --
     def _context(self, history: np.ndarray) -> np.ndarray:
@@ -302,11 +344,6 @@ class SequenceModel:
             h = np.where((tokens[:, t] >= 0)[:, None], h_new, h) if padded else h_new
         return h
 
-    @staticmethod
-    def _softmax(logits: np.ndarray) -> np.ndarray:
-        e = np.exp(logits - logits.max())
-        return e / e.sum()
-
     def _best(self, logits: np.ndarray, k: int) -> np.ndarray:
         """Indices of the k largest logits (in no order), exactly: every logit at least the k-th
         best among the probe items is a candidate, and the candidates are few unless the popular
@@ -369,26 +406,6 @@ class SequenceModel:
         if self._cold is None or self._cold[0] < k:
             self._cold = (max(k, 25), self._top(self._log_prior, max(k, 25), (), None))
         return self._cold[1][:max(k, 0)]
-
-    def rank(self, *, user_id: str, item_ids: Sequence[str]) -> list[Scored]:
-        """Scored items (softmax over the scored inputs) by score, then unscored ones in input order."""
-        unique = list(dict.fromkeys(item_ids))
-        known = [i for i in unique if i in self._vocab_index]
-        unknown = [(i, None) for i in unique if i not in self._vocab_index]
-        if not known:
-            return unknown
-        codes = self._codes(known)
-        logits = self._logits_many([self._user_history(user_id)])[0][codes]
-        probs = self._softmax(logits)
-        order = np.lexsort((np.arange(len(codes)), -logits))
-        return [(known[j], round(float(probs[j]), SCORE_DECIMALS)) for j in order] + unknown
-
-    def update(self, events: Sequence[Event]) -> None:
-        """Append streamed events (time order) to users' histories; items unknown to the model are skipped."""
-        for event in sorted(events, key=lambda e: e.timestamp):
-            code = self._vocab_index.get(event.item_id)
-            if code is not None:
-                self.streamed.setdefault(event.user_id, []).append(code)
 
     def recommend_and_score(self, *, user_id: str | None, k: int, exclude: Iterable[str] = (),
                             catalogue_items: np.ndarray) -> tuple[list[Scored], np.ndarray]:
