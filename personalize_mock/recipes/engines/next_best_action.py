@@ -86,6 +86,7 @@ from personalize_mock.recipes.base import (
     Scored,
     TrainingData,
 )
+from personalize_mock.recipes.engines.sims import sorted_unique
 from personalize_mock.recipes.evaluation import ndcg_at_k
 
 NAME = "aws-next-best-action"
@@ -445,7 +446,7 @@ def _fit(data: TrainingData, params: Params, seed: int, clock: int | None = None
 def _user_item_counts(data: TrainingData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct (user, item) pairs sorted by user then item, with their interaction counts."""
     n_items = max(1, data.n_items)
-    pairs, counts = np.unique(data.users.astype(np.int64) * n_items + data.items, return_counts=True)
+    pairs, counts = sorted_unique(data.users.astype(np.int64) * n_items + data.items)
     return pairs // n_items, pairs % n_items, counts.astype(np.int64)
 
 

@@ -65,6 +65,7 @@ import numpy as np
 
 from personalize_mock.recipes import hyperparameters as hp
 from personalize_mock.recipes.base import Event, Scored, TrainingData
+from personalize_mock.recipes.engines.sims import sorted_unique
 
 USER_PERSONALIZATION = "aws-user-personalization"
 PERSONALIZED_RANKING = "aws-personalized-ranking"
@@ -127,13 +128,13 @@ def parse_hyperparameters(hyperparameters: dict[str, str] | None) -> Params:
     for name in ("min_user_history_length_percentile", "max_user_history_length_percentile"):
         if name in raw:
             kwargs[name] = hp.fraction(raw, name)
-    if str(raw.get("epochs", "auto")).lower() != "auto":
+    if not hp.is_auto(raw, "epochs"):
         kwargs["epochs"] = hp.integer(raw, "epochs", 1, 1000)
     if "learning_rate" in raw:
         kwargs["learning_rate"] = hp.number(raw, "learning_rate", 0, 1, lo_open=True, hi_open=True)
     if "batch_size" in raw:
         kwargs["batch_size"] = hp.integer(raw, "batch_size", 1, 65536)
-    if str(raw.get("sampled_softmax", "auto")).lower() != "auto":
+    if not hp.is_auto(raw, "sampled_softmax"):
         kwargs["sampled_softmax"] = hp.integer(raw, "sampled_softmax", 0, 10_000_000)
     params = Params(**kwargs)
     if params.min_user_history_length_percentile > params.max_user_history_length_percentile:
@@ -743,7 +744,7 @@ def spectral_item_vectors(torch, indptr: np.ndarray, hist_items: np.ndarray, n_v
     [users, dim] blocks (grocery scale: 230k users x 157 would hold ~1 GB more in float64)."""
     n_users = len(indptr) - 1
     users = np.repeat(np.arange(n_users), np.diff(indptr))
-    pairs = np.unique(users.astype(np.int64) * n_vocab + hist_items)  # distinct (user, item)
+    pairs, _ = sorted_unique(users.astype(np.int64) * n_vocab + hist_items)  # distinct (user, item)
     u, i = pairs // n_vocab, pairs % n_vocab
     du = np.bincount(u, minlength=n_users).astype(np.float64)
     di = np.bincount(i, minlength=n_vocab).astype(np.float64)
