@@ -152,11 +152,6 @@ def _instrument(recorder: _Recorder) -> Iterator[None]:
             engine.__dict__.pop("fit", None)
 
 
-def _schema(kind: str) -> str:
-    return json.dumps({"type": "record", "name": kind.title(), "namespace": "com.amazonaws.personalize.schema",
-                       "fields": SCHEMAS[kind], "version": "1.0"})
-
-
 def _percentiles(ms: list[float]) -> dict[str, float]:
     a = np.asarray(ms)
     return {"median_ms": round(float(np.median(a)), 3), "p95_ms": round(float(np.percentile(a, 95)), 3),
@@ -208,7 +203,7 @@ def run(n_interactions: int | None = None, recipes: tuple[str, ...] = ("aws-user
                 jobs = []
                 for kind in SCHEMAS:
                     schema = personalize.create_schema(name=f"grocery-{kind.lower()}",
-                                                       schema=_schema(kind))["schemaArn"]
+                                                       schema=demo.avro_schema(kind, SCHEMAS[kind]))["schemaArn"]
                     dataset = personalize.create_dataset(name=f"grocery-{kind.lower()}", schemaArn=schema,
                                                          datasetGroupArn=group, datasetType=kind)["datasetArn"]
                     demo._active(demo.wait(lambda: personalize.describe_dataset(datasetArn=dataset)["dataset"]))

@@ -45,9 +45,10 @@ TRUST_POLICY = {
 }
 
 
-def avro_schema(kind: str) -> str:
+def avro_schema(kind: str, fields: list[dict] | None = None) -> str:
+    """The Avro schema JSON of a dataset type: the demo's fields, or the given ones."""
     return json.dumps({"type": "record", "name": RECORD_NAMES[kind], "namespace": "com.amazonaws.personalize.schema",
-                       "fields": SCHEMAS[kind], "version": "1.0"})
+                       "fields": SCHEMAS[kind] if fields is None else fields, "version": "1.0"})
 
 
 def wait(describe: Callable[[], dict], timeout: float = 600.0) -> dict:

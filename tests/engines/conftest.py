@@ -1,5 +1,8 @@
-"""Small hand-built TrainingData for the engine tests."""
+"""Small hand-built TrainingData for the engine tests, and checks shared by engine tests."""
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -38,3 +41,25 @@ def make_data(rows, catalogue=None, genres=None) -> TrainingData:
 def tiny_up_hp():
     """Hyperparameters that train a small sequence model in well under a second."""
     return {"hidden_dimension": "32", "bptt": "8", "epochs": "30", "batch_size": "8", "learning_rate": "0.01"}
+
+
+def assert_round_trip_serves_without_torch(model, tmp_path) -> None:
+    """A saved model loads through the registry, answers as the original, and serves in a fresh
+    process without importing torch."""
+    from personalize_mock.recipes.engines import load_model
+
+    blob = model.save()
+    clone = load_model(blob)
+    assert type(clone) is type(model) and clone.engine_name == model.engine_name
+    assert clone.recommend(user_id="newbie", k=5) == model.recommend(user_id="newbie", k=5)
+    assert clone.rank(user_id="u1", item_ids=["a1", "b1"]) == model.rank(user_id="u1", item_ids=["a1", "b1"])
+    path = tmp_path / "model.bin"
+    path.write_bytes(blob)
+    code = (
+        "import sys; from personalize_mock.recipes.engines import load_model;"
+        f"m = load_model(open({str(path)!r}, 'rb').read()); print(m.recommend(user_id='newbie', k=2));"
+        "assert 'torch' not in sys.modules"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str(model.recommend(user_id="newbie", k=2))

@@ -1,13 +1,11 @@
 """aws-user-personalization-v2 / aws-personalized-ranking-v2: the transformer engine, on tiny models."""
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from personalize_mock import synthetic
 from personalize_mock.recipes.base import Event
-from personalize_mock.recipes.engines import get_engine, load_model
+from personalize_mock.recipes.engines import get_engine
 from personalize_mock.recipes.engines.transformer import (
     TransformerModel,
     _repeat_gaps,
@@ -16,7 +14,7 @@ from personalize_mock.recipes.engines.transformer import (
     recency_weights,
 )
 
-from .conftest import make_data
+from .conftest import assert_round_trip_serves_without_torch, make_data
 
 UP2, PR2 = "aws-user-personalization-v2", "aws-personalized-ranking-v2"
 TINY = {"hidden_dimension": "16", "num_blocks": "1", "num_heads": "2", "max_len": "12", "dropout": "0.0",
@@ -169,21 +167,7 @@ def test_determinism_and_seed():
 def test_save_load_round_trip_serves_without_torch(genre_model, tmp_path):
     model = TransformerModel.load(genre_model.save())
     model.update([Event("newbie", "b3", 1.0)])
-    blob = model.save()
-    clone = load_model(blob)
-    assert isinstance(clone, TransformerModel) and clone.engine_name == UP2
-    assert clone.recommend(user_id="newbie", k=5) == model.recommend(user_id="newbie", k=5)
-    assert clone.rank(user_id="u1", item_ids=["a1", "b1"]) == model.rank(user_id="u1", item_ids=["a1", "b1"])
-    path = tmp_path / "model.bin"
-    path.write_bytes(blob)
-    code = (
-        "import sys; from personalize_mock.recipes.engines import load_model;"
-        f"m = load_model(open({str(path)!r}, 'rb').read()); print(m.recommend(user_id='newbie', k=2));"
-        "assert 'torch' not in sys.modules"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == str(model.recommend(user_id="newbie", k=2))
+    assert_round_trip_serves_without_torch(model, tmp_path)
 
 
 def test_numpy_serving_matches_the_torch_network():

@@ -9,7 +9,7 @@ from personalize_mock.recipes.base import Event
 from personalize_mock.recipes.engines import get_engine, load_model
 from personalize_mock.recipes.engines.user_personalization import SequenceModel, parse_hyperparameters
 
-from .conftest import make_data
+from .conftest import assert_round_trip_serves_without_torch, make_data
 
 A = [f"a{k}" for k in range(8)]
 B = [f"b{k}" for k in range(8)]
@@ -131,20 +131,7 @@ def test_determinism_and_seed(tiny_up_hp):
 def test_save_load_round_trip_serves_without_torch(genre_model, tmp_path):
     model = SequenceModel.load(genre_model.save())
     model.update([Event("newbie", "b3", 1.0)])
-    blob = model.save()
-    clone = load_model(blob)
-    assert clone.recommend(user_id="newbie", k=5) == model.recommend(user_id="newbie", k=5)
-    assert clone.rank(user_id="u1", item_ids=["a1", "b1"]) == model.rank(user_id="u1", item_ids=["a1", "b1"])
-    path = tmp_path / "model.bin"
-    path.write_bytes(blob)
-    code = (
-        "import sys; from personalize_mock.recipes.engines import load_model;"
-        f"m = load_model(open({str(path)!r}, 'rb').read()); print(m.recommend(user_id='newbie', k=2));"
-        "assert 'torch' not in sys.modules"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == str(model.recommend(user_id="newbie", k=2))
+    assert_round_trip_serves_without_torch(model, tmp_path)
 
 
 def test_numpy_inference_matches_torch_gru():

@@ -169,13 +169,8 @@ def _layer_norm(x: np.ndarray, gain: np.ndarray, bias: np.ndarray) -> np.ndarray
 class TransformerModel(HistoryModel):
     """A fitted solution version: transformer weights, item vectors, histories, popularity prior."""
 
-    def __init__(self, engine_name: str, params: Params, arrays: dict[str, np.ndarray],
-                 item_ids: np.ndarray, vocab: np.ndarray, user_ids: np.ndarray,
-                 hist_indptr: np.ndarray, hist_items: np.ndarray, streamed: dict[str, list[int]] | None = None,
-                 training_info: dict | None = None):
-        super().__init__(engine_name, params, arrays, item_ids, vocab, user_ids, hist_indptr, hist_items,
-                         streamed, training_info)  # arrays: see _Net.export for the keys
-        self._items_T = np.ascontiguousarray(arrays["items"].T)
+    def _prepare_serving(self) -> None:  # arrays: see _Net.export for the keys
+        self._items_T = np.ascontiguousarray(self.arrays["items"].T)
 
     # -- scoring --
     def _logits_many(self, histories: Sequence[np.ndarray]) -> np.ndarray:

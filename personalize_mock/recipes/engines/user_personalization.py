@@ -200,6 +200,10 @@ class HistoryModel:
         self._vocab_index = dict(zip(self.vocab_ids.tolist(), range(len(self.vocab_ids))))
         self._user_index = dict(zip(self.user_ids.tolist(), range(len(self.user_ids))))
         self._log_prior = np.log(arrays["prior"]).astype(np.float64)
+        self._prepare_serving()
+
+    def _prepare_serving(self) -> None:
+        """A subclass's derived serving state (transposed weights, probe items), built once."""
 
     # -- histories --
     def _user_history(self, user_id: str | None) -> np.ndarray:
@@ -247,14 +251,9 @@ class HistoryModel:
 class SequenceModel(HistoryModel):
     """A fitted solution version: GRU weights, item vectors, users' histories, popularity prior."""
 
-    def __init__(self, engine_name: str, params: Params, arrays: dict[str, np.ndarray],
-                 item_ids: np.ndarray, vocab: np.ndarray, user_ids: np.ndarray,
-                 hist_indptr: np.ndarray, hist_items: np.ndarray, streamed: dict[str, list[int]] | None = None,
-                 training_info: dict | None = None):
-        super().__init__(engine_name, params, arrays, item_ids, vocab, user_ids, hist_indptr, hist_items,
-                         streamed, training_info)
+    def _prepare_serving(self) -> None:
         # arrays: W_ih, W_hh, b_ih, b_hh, W_out, b_out, items (V x H), bos (H), bias (V), prior (V)
-        a = arrays
+        a = self.arrays
         # The item table is kept column-major (one copy): scoring a user reads items.T, a
         # C-contiguous H x V matrix, which BLAS streams fastest; the few rows a GRU context needs
         # are gathered from it.
