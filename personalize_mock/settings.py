@@ -6,10 +6,11 @@ PERSONALIZE_MOCK_TRAINING_MINIMUMS
     ``aws`` (default): Amazon Personalize's documented minimums. Training (a solution version or a
     recommender) needs at least 1000 interactions, counted after eventType / eventValueThreshold
     filtering, and at least 25 users with at least 2 interactions each; every import job into an
-    Interactions or Action interactions dataset needs at least 1000 records.
+    Interactions or Action interactions dataset needs at least 1000 records; HRNN-Coldstart needs
+    at least 100 cold items (and at most 80,000 in both modes).
 
     ``relaxed``: for tiny test data sets. Training needs at least 10 interactions and 2 users with
-    at least 2 interactions each; imports have no minimum.
+    at least 2 interactions each; imports have no minimum; HRNN-Coldstart needs 1 cold item.
 
     The value is read each time a minimum is checked (not at import time), so
     ``monkeypatch.setenv("PERSONALIZE_MOCK_TRAINING_MINIMUMS", "relaxed")`` in a test, or exporting
@@ -39,12 +40,13 @@ class Minimums:
     interactions: int  # interactions needed to train (after event filtering)
     users_with_two_interactions: int  # users that need at least 2 interactions each
     interactions_per_import: int  # records each interactions import job needs (0: no minimum)
+    cold_items: int  # cold items an HRNN-Coldstart training needs
 
 
 AWS_MINIMUMS = Minimums("aws", interactions=1000, users_with_two_interactions=25,
-                        interactions_per_import=1000)
+                        interactions_per_import=1000, cold_items=100)
 RELAXED_MINIMUMS = Minimums("relaxed", interactions=10, users_with_two_interactions=2,
-                            interactions_per_import=0)
+                            interactions_per_import=0, cold_items=1)
 _MODES = {"aws": AWS_MINIMUMS, "relaxed": RELAXED_MINIMUMS}
 
 

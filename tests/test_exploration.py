@@ -131,12 +131,18 @@ def test_exploration_settings_are_checked(served):
     assert code(error) == "InvalidInputException"
 
 
-def test_hrnn_coldstart_recommends_its_cold_items(served):
+def test_hrnn_coldstart_recommends_its_cold_items(served, monkeypatch):
     personalize, arns = served["personalize"], served["arns"]
     runtime = boto3.client("personalize-runtime", region_name=REGION)
     solution = personalize.create_solution(
         name="coldstart", datasetGroupArn=arns["group"], recipeArn=RECIPE + "aws-hrnn-coldstart",
         solutionConfig={"featureTransformationParameters": {"cold_start_max_duration": "3"}})["solutionArn"]
+    pool = cold(served["items"], served["interactions"], 3)
+    failed = train(personalize, solution)  # AWS's minimum: 100 cold items
+    assert failed["status"] == "CREATE FAILED"
+    assert failed["failureReason"] == (f"Create failed. aws-hrnn-coldstart needs between 100 and 80,000 cold items "
+                                       f"(fewer than 15 interactions, at most 3 days old); the data has {len(pool)}.")
+    monkeypatch.setenv("PERSONALIZE_MOCK_TRAINING_MINIMUMS", "relaxed")
     version = train(personalize, solution)["solutionVersionArn"]
     with pytest.raises(ClientError) as error:  # its cold items come from the featurization, not this
         personalize.create_campaign(name="coldstart-bad", solutionVersionArn=version,
@@ -144,7 +150,6 @@ def test_hrnn_coldstart_recommends_its_cold_items(served):
     assert code(error) == "InvalidInputException"
     arn = personalize.create_campaign(name="coldstart", solutionVersionArn=version)["campaignArn"]
     assert demo.wait(lambda: personalize.describe_campaign(campaignArn=arn)["campaign"])["status"] == "ACTIVE"
-    pool = cold(served["items"], served["interactions"], 3)
     assert len(pool) >= K
     for user in USERS:
         ids = {i["itemId"] for i in runtime.get_recommendations(campaignArn=arn, userId=user, numResults=K)["itemList"]}

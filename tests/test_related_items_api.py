@@ -131,3 +131,35 @@ def test_semantic_similarity_campaign_and_incremental_updates(monkeypatch):
         assert flag(frozen_solution)
         assert "fresh" in related(runtime, frozen, "t5-0", 3)
         assert "fresh2" in related(runtime, frozen, "t7-1", 3)
+
+
+def test_semantic_similarity_needs_no_interactions_dataset():
+    """Semantic-Similarity learns from item text alone (AWS: Interactions optional, no minimums);
+    recipes that learn from interactions fail their training in such a group, naming what is missing."""
+    rng = random.Random(5)
+    with mock_personalize():
+        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
+        personalize = boto3.client("personalize", region_name=REGION)
+        runtime = boto3.client("personalize-runtime", region_name=REGION)
+        group = make_group(personalize, kinds=())["group"]
+        schema = personalize.create_schema(name="text-only", schema=json.dumps(ITEMS_SCHEMA))["schemaArn"]
+        items = personalize.create_dataset(name="text-only", schemaArn=schema, datasetGroupArn=group,
+                                           datasetType="ITEMS")["datasetArn"]
+        catalogue = "".join(f't{t}-{i},G{t % 5},"{topic_text(t, rng)}"\n' for t in range(30) for i in range(3))
+        job = import_job(personalize, items, put("text-only.csv", b"ITEM_ID,GENRES,DESCRIPTION\n" + catalogue.encode()),
+                         "text-only")
+        assert job["status"] == "ACTIVE", job.get("failureReason")
+
+        _, campaign = semantic_campaign(personalize, group, "text-only")
+        hits = [related(runtime, campaign, f"t{t}-{i}", 1)[0].startswith(f"t{t}-") for t in range(30) for i in range(3)]
+        assert sum(hits) / len(hits) >= 0.9
+
+        for recipe, reason in (("aws-sims", "Create failed. The dataset group has no Interactions dataset."),
+                               ("aws-next-best-action", "Create failed. aws-next-best-action needs an Actions "
+                                                        "dataset and an Interactions dataset in the dataset group.")):
+            solution = personalize.create_solution(name=recipe, datasetGroupArn=group,
+                                                   recipeArn=RECIPE + recipe)["solutionArn"]
+            version = personalize.create_solution_version(solutionArn=solution)["solutionVersionArn"]
+            described = demo.wait(lambda: personalize.describe_solution_version(
+                solutionVersionArn=version)["solutionVersion"])
+            assert (described["status"], described["failureReason"]) == ("CREATE FAILED", reason)

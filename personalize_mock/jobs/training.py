@@ -2,6 +2,7 @@
 its offline metrics on the held-out split, with HPO and AutoML when the solution asks for them."""
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -11,24 +12,46 @@ from ..control.lifecycle import JobFailure
 TRAINING_SEED = 42
 # AutoML's default objective and candidates (AWS's AutoML chose among user-personalization recipes).
 AUTOML_DEFAULT_METRIC = "precision_at_25"
+MAX_COLD_ITEMS = 80_000  # HRNN-Coldstart's documented upper bound (spec recipes-runtime.md §6.4)
+# What a recipe that can do without interactions (Semantic-Similarity) trains with when the
+# dataset group has no Interactions dataset: an empty one with the required fields.
+_NO_INTERACTIONS_SCHEMA = json.dumps({
+    "type": "record", "name": "Interactions", "namespace": "com.amazonaws.personalize.schema", "version": "1.0",
+    "fields": [{"name": "USER_ID", "type": "string"}, {"name": "ITEM_ID", "type": "string"},
+               {"name": "TIMESTAMP", "type": "long"}]})
+
+
+def check_required_datasets(recipe: Any, datasets: dict) -> None:
+    """A training fails when the dataset group lacks a dataset its recipe needs (recipe None:
+    AutoML, which chooses among recipes that need Interactions only)."""
+    from ..data import dataset_label
+
+    required = recipe.required_datasets if recipe is not None else {"INTERACTIONS"}
+    missing = sorted(required - datasets.keys())
+    if missing == ["INTERACTIONS"]:
+        raise JobFailure("Create failed. The dataset group has no Interactions dataset.")
+    if missing:
+        labels = [dataset_label(kind) for kind in missing]
+        names = " and ".join(f"{'an' if label[0] in 'AEIOU' else 'a'} {label} dataset" for label in labels)
+        raise JobFailure(f"Create failed. {recipe.name} needs {names} in the dataset group.")
 
 
 def build_training_data(backend: Any, group: Any, solution_config: dict, *, event_type: str | None = None,
                         recipe: Any = None):
-    from ..data import TrainingDataError, check_training_minimums
+    from ..data import DatasetRecords, TrainingDataError, check_training_minimums, parse_schema
     from ..data import build_training_data as build
 
     datasets = backend.datasets_of(group)
+    check_required_datasets(recipe, datasets)
     interactions = datasets.get("INTERACTIONS")
-    if interactions is None:
-        raise JobFailure("Create failed. The dataset group has no Interactions dataset.")
+    records = interactions.records if interactions is not None else DatasetRecords(parse_schema(_NO_INTERACTIONS_SCHEMA))
     config = solution_config or {}
     threshold = config.get("eventValueThreshold")
     columns = config.get("trainingDataConfig") or {}
     items, users = datasets.get("ITEMS"), datasets.get("USERS")
     try:
         data = build(
-            interactions.records,
+            records,
             items.records if items is not None else None,
             users.records if users is not None else None,
             event_type=event_type,
@@ -37,8 +60,10 @@ def build_training_data(backend: Any, group: Any, solution_config: dict, *, even
             included_columns=columns.get("includedDatasetColumns"),
             event_parameters=(config.get("eventsConfig") or {}).get("eventParametersList"),
         )
-        # Next-Best-Action needs no action interactions, but its item interactions follow the rules.
-        check_training_minimums(data, event_type=event_type)
+        # Next-Best-Action needs no action interactions, but its item interactions follow the rules;
+        # a recipe that learns from item content alone has no minimums.
+        if recipe is None or "INTERACTIONS" in recipe.required_datasets:
+            check_training_minimums(data, event_type=event_type)
     except TrainingDataError as error:
         raise JobFailure(str(error)) from None
     if recipe is not None and recipe.runtime_api == "actions":
@@ -51,9 +76,7 @@ def _with_actions(data: Any, datasets: dict) -> Any:
 
     from ..data.actions import build_action_data
 
-    actions, interactions = datasets.get("ACTIONS"), datasets.get("ACTION_INTERACTIONS")
-    if actions is None:
-        raise JobFailure("Create failed. Next-Best-Action needs an Actions dataset in the dataset group.")
+    actions, interactions = datasets["ACTIONS"], datasets.get("ACTION_INTERACTIONS")  # check_required_datasets
     return replace(data, actions=build_action_data(actions.records,
                                                    interactions.records if interactions is not None else None))
 
@@ -140,12 +163,16 @@ def train_solution_version(backend: Any, version: Any) -> None:
         # an update: GetSolutionMetrics answers those of the FULL training it refreshes.
         version.recipe = recipe = base.recipe
         hyperparameters = dict(base.tuned_hyperparameters)
-        model, metrics = update_model(recipe, base.model, data), dict(base.metrics or {})
     else:
         version.recipe = recipe = choose_recipe(backend, solution, data) if solution.perform_auto_ml \
             else solution.recipe
         hyperparameters = catalog.hyperparameters_for(recipe, config.get("algorithmHyperParameters") or {},
                                                       config.get("featureTransformationParameters") or {})
+    item_activity = served_item_activity(recipe, hyperparameters, data)
+    check_cold_items(recipe, hyperparameters, item_activity)
+    if base is not None:
+        model, metrics = update_model(recipe, base.model, data), dict(base.metrics or {})
+    else:
         if (solution.perform_hpo or solution.perform_auto_ml) and recipe.supports_hpo:
             hyperparameters, version.tuned_hpo_params = tune(recipe, data, config, hyperparameters)
         model, metrics = fit_and_evaluate(recipe, data, hyperparameters)
@@ -155,7 +182,7 @@ def train_solution_version(backend: Any, version: Any) -> None:
     version.items_mark = items_mark
     version.model = model
     version.metrics = metrics
-    version.item_activity = served_item_activity(recipe, hyperparameters, data)
+    version.item_activity = item_activity
     version.training_hours = round((time.perf_counter() - started) / 3600.0, 6)
 
 
@@ -167,6 +194,22 @@ def update_model(recipe: Any, base_model: Any, data: Any) -> Any:
         return get_engine(recipe.engine).fit_update(base_model, data, TRAINING_SEED)
     except ValueError as error:
         raise JobFailure(f"Create failed. {error}") from None
+
+
+def check_cold_items(recipe: Any, hyperparameters: dict[str, str], item_activity: Any) -> None:
+    """HRNN-Coldstart trains only when its cold items (as its featurization defines them, the
+    items it will recommend from) number between the minimum (100) and MAX_COLD_ITEMS."""
+    from ..runtime import exploration
+    from ..settings import training_minimums
+
+    if recipe.supports_item_exploration or "cold_start_max_interactions" not in hyperparameters:
+        return
+    cold = exploration.exploration_for(recipe, None, hyperparameters, item_activity, "")
+    n, low = len(cold.pool_items()), training_minimums().cold_items
+    if not low <= n <= MAX_COLD_ITEMS:
+        raise JobFailure(f"Create failed. {recipe.name} needs between {low} and {MAX_COLD_ITEMS:,} cold items "
+                         f"(fewer than {cold.max_interactions} interactions, at most {cold.age_cut_off / exploration.DAY:g} "
+                         f"days old); the data has {n}.")
 
 
 def served_item_activity(recipe: Any, hyperparameters: dict[str, str], data: Any) -> Any:

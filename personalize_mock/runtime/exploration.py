@@ -100,13 +100,17 @@ class Exploration:
     activity: ItemActivity
     seed_key: str  # with the user id, seeds the noise
 
+    def pool_items(self) -> np.ndarray:
+        """Catalogue positions of the items explored now."""
+        return self.activity.pool(self.age_cut_off, self.max_interactions,
+                                  time.time() if self.from_current_time else None)
+
     def recommend(self, model: Any, *, user_id: str | None, k: int, exclude: Iterable[str] = ()) -> list[Scored]:
         """The model's top-k with round(weight * k) of them taken from the pool instead. The model
         shares the catalogue of `activity` (both come from one training's data)."""
         excluded = set(exclude)
         n_explore = min(k, math.floor(self.weight * k + 0.5))
-        pool = self.activity.pool(self.age_cut_off, self.max_interactions,
-                                  time.time() if self.from_current_time else None)
+        pool = self.pool_items()
         if n_explore <= 0 or not len(pool):
             return model.recommend(user_id=user_id, k=k, exclude=excluded)
         rng = np.random.default_rng(zlib.crc32(f"{self.seed_key}\n{user_id}".encode()))
