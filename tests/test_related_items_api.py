@@ -43,6 +43,7 @@ def test_sims_campaign_puts_the_planted_twin_first():
 
 ITEMS_SCHEMA = {"type": "record", "name": "Items", "namespace": "com.amazonaws.personalize.schema", "version": "1.0",
                 "fields": [{"name": "ITEM_ID", "type": "string"},
+                           {"name": "TITLE", "type": ["null", "string"], "itemName": True},
                            {"name": "GENRES", "type": ["null", "string"], "categorical": True},
                            {"name": "DESCRIPTION", "type": ["null", "string"], "textual": True}]}
 
@@ -52,6 +53,11 @@ def topic_text(topic: int, rng: random.Random, rare: int = 2) -> str:
     words = rng.sample([f"rare{topic}x{j}" for j in range(3)], rare) + rng.sample([f"common{j}" for j in range(30)], 6)
     rng.shuffle(words)
     return " ".join(words).capitalize()
+
+
+def title(topic: int, index: int) -> str:
+    """A title that says nothing of the topic: "Product" and a number of its own."""
+    return f"Product {topic * 3 + index}"
 
 
 def semantic_campaign(personalize, group: str, name: str, **config) -> tuple[str, str]:
@@ -83,8 +89,8 @@ def test_semantic_similarity_campaign_and_incremental_updates(monkeypatch):
                                            datasetType="ITEMS")["datasetArn"]
         # 40 topics of 3 items: items of a topic share rare words, every item some common ones; 8
         # topics to a genre
-        catalogue = "".join(f't{t}-{i},G{t % 5},"{topic_text(t, rng)}"\n' for t in range(40) for i in range(3))
-        job = import_job(personalize, items, put("items.csv", b"ITEM_ID,GENRES,DESCRIPTION\n" + catalogue.encode()),
+        catalogue = "".join(f't{t}-{i},{title(t, i)},G{t % 5},"{topic_text(t, rng)}"\n' for t in range(40) for i in range(3))
+        job = import_job(personalize, items, put("items.csv", b"ITEM_ID,TITLE,GENRES,DESCRIPTION\n" + catalogue.encode()),
                          "items")
         assert job["status"] == "ACTIVE", job.get("failureReason")
         rows = "".join(f"u{u},t{(u + j) % 40}-{j % 3},{T0 + u * 10 + j},click,1\n" for u in range(30) for j in range(4))
@@ -113,7 +119,7 @@ def test_semantic_similarity_campaign_and_incremental_updates(monkeypatch):
         events.put_items(datasetArn=items, items=[
             {"itemId": "fresh", "properties": json.dumps({"genres": "G0", "description": topic_text(5, rng, 3)})},
             {"itemId": "t9-0", "properties": json.dumps({"genres": "G1", "description": topic_text(11, rng, 3)})}])
-        more = f'ITEM_ID,GENRES,DESCRIPTION\nfresh2,G2,"{topic_text(7, rng, 3)}"\n'.encode()
+        more = f'ITEM_ID,TITLE,GENRES,DESCRIPTION\nfresh2,Fresh two,G2,"{topic_text(7, rng, 3)}"\n'.encode()
         job = import_job(personalize, items, put("more.csv", more), "more", mode="INCREMENTAL")
         assert job["status"] == "ACTIVE", job.get("failureReason")
 
@@ -145,8 +151,8 @@ def test_semantic_similarity_needs_no_interactions_dataset():
         schema = personalize.create_schema(name="text-only", schema=json.dumps(ITEMS_SCHEMA))["schemaArn"]
         items = personalize.create_dataset(name="text-only", schemaArn=schema, datasetGroupArn=group,
                                            datasetType="ITEMS")["datasetArn"]
-        catalogue = "".join(f't{t}-{i},G{t % 5},"{topic_text(t, rng)}"\n' for t in range(30) for i in range(3))
-        job = import_job(personalize, items, put("text-only.csv", b"ITEM_ID,GENRES,DESCRIPTION\n" + catalogue.encode()),
+        catalogue = "".join(f't{t}-{i},{title(t, i)},G{t % 5},"{topic_text(t, rng)}"\n' for t in range(30) for i in range(3))
+        job = import_job(personalize, items, put("text-only.csv", b"ITEM_ID,TITLE,GENRES,DESCRIPTION\n" + catalogue.encode()),
                          "text-only")
         assert job["status"] == "ACTIVE", job.get("failureReason")
 
@@ -163,3 +169,18 @@ def test_semantic_similarity_needs_no_interactions_dataset():
             described = demo.wait(lambda: personalize.describe_solution_version(
                 solutionVersionArn=version)["solutionVersion"])
             assert (described["status"], described["failureReason"]) == ("CREATE FAILED", reason)
+
+        # AWS's Items data for this recipe: an itemName field (the title) and a textual field
+        untitled = make_group(personalize, name="untitled", kinds=())["group"]
+        fields = [f for f in ITEMS_SCHEMA["fields"] if f["name"] != "TITLE"]
+        schema = personalize.create_schema(name="untitled", schema=json.dumps({**ITEMS_SCHEMA, "fields": fields}))
+        personalize.create_dataset(name="untitled", schemaArn=schema["schemaArn"], datasetGroupArn=untitled,
+                                   datasetType="ITEMS")
+        solution = personalize.create_solution(name="untitled", datasetGroupArn=untitled,
+                                               recipeArn=RECIPE + "aws-semantic-similarity")["solutionArn"]
+        version = personalize.create_solution_version(solutionArn=solution)["solutionVersionArn"]
+        described = demo.wait(lambda: personalize.describe_solution_version(solutionVersionArn=version)["solutionVersion"])
+        assert described["status"] == "CREATE FAILED"
+        assert described["failureReason"] == ('Create failed. aws-semantic-similarity needs an Items schema with a '
+                                              'string field that has "itemName": true (the item\'s title) and at '
+                                              'least one textual field.')

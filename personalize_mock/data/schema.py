@@ -109,6 +109,7 @@ class SchemaField:
     nullable: bool = False  # declared as a union with "null"
     categorical: bool = False
     textual: bool = False
+    item_name: bool = False  # "itemName": true, the item's title (Items schemas, one field at most)
 
     @property
     def is_numeric(self) -> bool:
@@ -143,6 +144,11 @@ class PersonalizeSchema:
 
     def has(self, name: str) -> bool:
         return any(f.name == name for f in self.fields)
+
+    @property
+    def text_fields(self) -> list[str]:
+        """Fields holding an item's text: the itemName field (its title), then the textual ones."""
+        return [f.name for f in self.fields if f.item_name] + [f.name for f in self.fields if f.textual and not f.item_name]
 
     def field(self, name: str) -> SchemaField:
         for f in self.fields:
@@ -225,14 +231,14 @@ def parse_schema(avro_json: str, domain: str | None = None) -> PersonalizeSchema
     except Exception as exc:  # fastavro raises several exception types for invalid schemas
         raise SchemaError(f"The schema is not a valid Avro schema: {exc}") from None
 
+    titles = [f.name for f in fields if f.item_name]
+    if len(titles) > 1:
+        raise SchemaError(f"Only one field may have \"itemName\": true; {' and '.join(titles)} both do.")
     dataset_type = _TYPE_KEYS.get(re.sub(r"[^A-Z]", "", name.upper()))
     if dataset_type is not None:
         _check_type_rules(fields, dataset_type, domain)
     else:
-        for f in fields:
-            if f.textual:
-                raise SchemaError(f"Field {f.name} is textual; textual fields are only allowed in "
-                                  "Items schemas.")
+        _check_items_only_flags(fields)
     return PersonalizeSchema(
         name=name,
         namespace=namespace if isinstance(namespace, str) else None,
@@ -241,6 +247,16 @@ def parse_schema(avro_json: str, domain: str | None = None) -> PersonalizeSchema
         fields=fields,
         source=avro_json,
     )
+
+
+def _check_items_only_flags(fields: list[SchemaField]) -> None:
+    """Textual fields and the itemName field belong to Items schemas."""
+    for f in fields:
+        if f.textual:
+            raise SchemaError(f"Field {f.name} is textual; textual fields are only allowed in Items schemas.")
+        if f.item_name:
+            raise SchemaError(f"Field {f.name} has \"itemName\": true; an itemName field is only allowed in "
+                              "Items schemas.")
 
 
 def check_schema_update(old: PersonalizeSchema, new: PersonalizeSchema) -> None:
@@ -299,13 +315,14 @@ def _parse_field(raw: object, index: int) -> SchemaField:
     base, nullable = _field_type(name, raw["type"])
     categorical = _flag(name, raw, "categorical")
     textual = _flag(name, raw, "textual")
+    item_name = _flag(name, raw, "itemName")
     if categorical and textual:
         raise SchemaError(f"Field {name} cannot be both categorical and textual.")
-    if (categorical or textual) and base != "string":
-        attr = "categorical" if categorical else "textual"
+    if (categorical or textual or item_name) and base != "string":
+        attr = "categorical" if categorical else "textual" if textual else "itemName"
         raise SchemaError(f"Field {name} is {attr}, so its type must be string, not {base}.")
     return SchemaField(name=name, type=base, nullable=nullable, categorical=categorical,
-                       textual=textual)
+                       textual=textual, item_name=item_name)
 
 
 def _flag(name: str, raw: dict, key: str) -> bool:
@@ -461,8 +478,8 @@ _RULES: dict[tuple[str, str | None], dict[str, _Rule]] = {
 
 
 def _usable_metadata(f: SchemaField) -> bool:
-    """A metadata field that training can use: categorical or textual string, numeric, boolean."""
-    return f.categorical or f.textual or f.type != "string"
+    """A metadata field that training can use: categorical, textual or itemName string, numeric, boolean."""
+    return f.categorical or f.textual or f.item_name or f.type != "string"
 
 
 def _check_type_rules(fields: tuple[SchemaField, ...], dataset_type: str, domain: str | None) -> None:
@@ -502,10 +519,7 @@ def _check_type_rules(fields: tuple[SchemaField, ...], dataset_type: str, domain
                               "(or GENRES_L1).")
 
     if dataset_type != "ITEMS":
-        for f in fields:
-            if f.textual:
-                raise SchemaError(f"Field {f.name} is textual; textual fields are only allowed in "
-                                  "Items schemas.")
+        _check_items_only_flags(fields)
 
     if dataset_type in ("INTERACTIONS", "ACTION_INTERACTIONS"):
         custom = [f.name for f in fields if f.name not in rules]

@@ -21,8 +21,9 @@ build_training_data() turns the group's datasets into the engines' TrainingData:
   "FIELD#0".. (log term counts, rows L2-normalized). Vocabularies and statistics come from the
   records of the catalogue's ids; a field with no value among them gives no columns. Plain (non-categorical) strings, ids and
   CREATION_TIMESTAMP are not features; CREATION_TIMESTAMP fills item_creation_timestamps (-1 when
-  unknown). item_texts also keeps the raw text of the textual fields, one str or None per item
-  code (content engines tokenise it themselves; None without a textual field that has text).
+  unknown). item_texts also keeps the raw text of the itemName field (the title) and the textual
+  fields, one str or None per item code (content engines tokenise it themselves; None without
+  such a field).
   trainingDataConfig's excluded / included columns apply per dataset type; excluding
   EVENT_TYPE / EVENT_VALUE drops event_types / event_values (filtering still uses them).
 
@@ -127,8 +128,8 @@ def build_training_data(
         item_only = included.get(item_type)
         item_features = _feature_matrix(item_frame, items.schema, target, item_ids, item_skip,
                                         item_only)
-        textual = [f.name for f in items.schema.fields if f.textual and f.name not in item_skip
-                   and (item_only is None or f.name in item_only)]
+        textual = [name for name in items.schema.text_fields if name not in item_skip
+                   and (item_only is None or name in item_only)]
         if textual:
             item_texts = _item_texts(item_frame, textual, target, item_ids)
         if items.schema.has("CREATION_TIMESTAMP") and "CREATION_TIMESTAMP" not in item_skip:
@@ -161,8 +162,7 @@ def build_item_records(frame: pd.DataFrame, schema: PersonalizeSchema) -> ItemRe
     Model.update_items takes them: raw text per textual field as in item_texts, and each
     categorical value under its item_features column name "FIELD=value"."""
     records = frame.reset_index(drop=True)
-    texts = {f.name: records[f.name].to_numpy(dtype=object, na_value=None)
-             for f in schema.fields if f.textual}
+    texts = {name: records[name].to_numpy(dtype=object, na_value=None) for name in schema.text_fields}
     positions, columns = [], []
     for f in schema.fields:
         if f.categorical:

@@ -21,9 +21,10 @@ _NO_INTERACTIONS_SCHEMA = json.dumps({
                {"name": "TIMESTAMP", "type": "long"}]})
 
 
-def check_required_datasets(recipe: Any, datasets: dict) -> None:
+def check_required_data(recipe: Any, datasets: dict) -> None:
     """A training fails when the dataset group lacks a dataset its recipe needs (recipe None:
-    AutoML, which chooses among recipes that need Interactions only)."""
+    AutoML, which chooses among recipes that need Interactions only), or when the recipe learns
+    from item text (Semantic-Similarity) and the Items schema has no itemName or textual field."""
     from ..data import dataset_label
 
     required = recipe.required_datasets if recipe is not None else {"INTERACTIONS"}
@@ -34,6 +35,11 @@ def check_required_datasets(recipe: Any, datasets: dict) -> None:
         labels = [dataset_label(kind) for kind in missing]
         names = " and ".join(f"{'an' if label[0] in 'AEIOU' else 'a'} {label} dataset" for label in labels)
         raise JobFailure(f"Create failed. {recipe.name} needs {names} in the dataset group.")
+    if recipe is not None and recipe.requires_item_text:
+        fields = datasets["ITEMS"].records.schema.fields
+        if not any(f.item_name for f in fields) or not any(f.textual for f in fields):
+            raise JobFailure(f"Create failed. {recipe.name} needs an Items schema with a string field that has "
+                             "\"itemName\": true (the item's title) and at least one textual field.")
 
 
 def build_training_data(backend: Any, group: Any, solution_config: dict, *, event_type: str | None = None,
@@ -42,7 +48,7 @@ def build_training_data(backend: Any, group: Any, solution_config: dict, *, even
     from ..data import build_training_data as build
 
     datasets = backend.datasets_of(group)
-    check_required_datasets(recipe, datasets)
+    check_required_data(recipe, datasets)
     interactions = datasets.get("INTERACTIONS")
     records = interactions.records if interactions is not None else DatasetRecords(parse_schema(_NO_INTERACTIONS_SCHEMA))
     config = solution_config or {}
@@ -76,7 +82,7 @@ def _with_actions(data: Any, datasets: dict) -> Any:
 
     from ..data.actions import build_action_data
 
-    actions, interactions = datasets["ACTIONS"], datasets.get("ACTION_INTERACTIONS")  # check_required_datasets
+    actions, interactions = datasets["ACTIONS"], datasets.get("ACTION_INTERACTIONS")  # check_required_data
     return replace(data, actions=build_action_data(actions.records,
                                                    interactions.records if interactions is not None else None))
 

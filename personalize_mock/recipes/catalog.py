@@ -322,6 +322,7 @@ class Recipe:
     event_type: str | None = None
     exclude_event_type: str | None = None
     required_datasets: frozenset[str] = frozenset({INTERACTIONS})
+    requires_item_text: bool = False  # the Items schema needs an itemName field and a textual one
     max_items: int = 750_000  # items considered at training
     # capabilities checked by the control plane and the runtime
     supports_update_training_mode: bool = False  # trainingMode=UPDATE
@@ -693,7 +694,7 @@ _CUSTOM_RECIPES = (
         ),
         created=_D_SEMANTIC, last_updated=_D_SEMANTIC,
         engine="aws-semantic-similarity", runtime_api="recommend",
-        requires_item_id=True, required_datasets=frozenset({ITEMS}), max_items=10_000_000,
+        requires_item_id=True, required_datasets=frozenset({ITEMS}), requires_item_text=True, max_items=10_000_000,
         supports_incremental_update=True, supports_ranking_influence=True,
         supports_batch_inference=True, metadata_enabled_by_default=True,
     ),

@@ -148,6 +148,10 @@ def test_fields_expose_type_nullability_and_attributes():
     assert by_name["TIMESTAMP"].type == "long" and not by_name["TIMESTAMP"].nullable
     items = parse_schema(CUSTOM_ITEMS)
     assert items.field("DESCRIPTION").textual and not items.field("DESCRIPTION").categorical
+    assert items.text_fields == ["DESCRIPTION"] and not any(f.item_name for f in items.fields)
+    titled = parse_schema(avro("Items", [field("ITEM_ID", "string"), field("DESCRIPTION", "string", textual=True),
+                                         field("TITLE", "string", itemName="true")]))
+    assert titled.field("TITLE").item_name and titled.text_fields == ["TITLE", "DESCRIPTION"]
     assert items.id_field == "ITEM_ID"
     ecommerce = parse_schema(ECOMMERCE_ITEMS, "ECOMMERCE")
     one_element_union = ecommerce.field("CATEGORY_L1")
@@ -246,6 +250,12 @@ def _interactions(*extra, base=INTERACTIONS_FIELDS[:3]):
      "NOTE is textual; textual fields are only allowed in Items"),
     (avro("Users", [field("USER_ID", "string"), field("BIO", "string", textual=True)]), None,
      "BIO is textual"),
+    (avro("Users", [field("USER_ID", "string"), field("AGE", "int"), field("NAME", "string", itemName=True)]), None,
+     "an itemName field is only allowed in Items"),
+    (avro("Items", [field("ITEM_ID", "string"), field("TITLE", "int", itemName=True)]), None,
+     "TITLE is itemName, so its type must be string"),
+    (avro("Items", [field("ITEM_ID", "string"), field("TITLE", "string", itemName=True),
+                    field("NAME", "string", itemName=True)]), None, "TITLE and NAME both do"),
     (avro("Users", [field("USER_ID", "string")] + [field(f"M{i}", "int") for i in range(6)]), None,
      "6 metadata fields; the maximum is 5"),
     (avro("Users", [field("USER_ID", "string")]), None, "at least one metadata field"),

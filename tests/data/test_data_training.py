@@ -157,7 +157,7 @@ def test_item_catalogue_and_metadata_matrix(minimal_interactions_schema, items_s
     assert (frame.loc["i2", text_columns] == 0).all()
 
 
-def test_item_texts_keep_the_raw_text_of_textual_fields(minimal_interactions_schema, items_schema):
+def test_item_texts_keep_the_raw_text_of_the_title_and_textual_fields(minimal_interactions_schema, items_schema):
     store = interactions_store(minimal_interactions_schema, [["u1", "i2", 1], ["u2", "i9", 2]])
     items = items_store(items_schema, [
         ["i1", "Comedy", "", "", '"Funny, dry"', "Title one"],
@@ -178,6 +178,15 @@ def test_item_texts_keep_the_raw_text_of_textual_fields(minimal_interactions_sch
     plain.import_bulk(read_csv_records([("p.csv", csv_bytes(["ITEM_ID", "GENRES"], [["i1", "A"]]))],
                                        plain_schema, "Items"))
     assert build_training_data(store, plain).item_texts is None
+    # the itemName field (the title) is text too, first
+    titled_schema = parse_schema(avro("Items", [field("ITEM_ID", "string"), field("NAME", "string", itemName=True),
+                                                field("DESCRIPTION", ["null", "string"], textual=True)]))
+    titled = DatasetRecords(titled_schema)
+    titled.import_bulk(read_csv_records([("t.csv", csv_bytes(["ITEM_ID", "NAME", "DESCRIPTION"],
+                                                             [["i1", "Alien", "Space horror"]]))], titled_schema, "Items"))
+    texts = build_training_data(store, titled).item_texts
+    assert list(texts) == ["NAME", "DESCRIPTION"] and texts["NAME"].tolist() == [None, None, "Alien"]
+    assert list(build_item_records(titled.frame("ALL"), titled_schema).texts) == ["NAME", "DESCRIPTION"]
 
 
 def test_item_records_for_incremental_updates(items_schema):

@@ -373,11 +373,13 @@ class SequenceModel(HistoryModel):
         top = logits.max(axis=-1, keepdims=True)
         return top[..., 0].astype(np.float64) + np.log(np.exp(logits - top).sum(axis=-1, dtype=np.float64))
 
-    def _top(self, logits: np.ndarray, k: int, exclude: Iterable[str], candidates: Sequence[str] | None) -> list[Scored]:
+    def _top(self, logits: np.ndarray, k: int, exclude: Iterable[str], candidates: Sequence[str] | None,
+             log_z: float | None = None) -> list[Scored]:
         # Scores are the softmax over the whole catalogue the model knows, as AWS scores.
         if k <= 0:
             return []
-        log_z = float(self._log_normaliser(logits))
+        if log_z is None:
+            log_z = float(self._log_normaliser(logits))
         excluded = self._codes(exclude)
         if candidates is None and not len(excluded):
             return self._scored(logits, self._best(logits, k), log_z)
@@ -415,11 +417,12 @@ class SequenceModel(HistoryModel):
         exploration needs per request (personalize_mock.runtime.exploration)."""
         history = self._user_history(user_id)
         logits = self._warm_logits([history])[0] if len(history) else self._log_prior
-        top = self._top(logits, k, exclude, None)
+        log_z = float(self._log_normaliser(logits))  # one pass over the logits serves both
+        top = self._top(logits, k, exclude, None, log_z)
         codes = self._catalogue_vocab[catalogue_items]
         scores = np.full(len(codes), np.nan)
         known = codes >= 0
-        values = logits[codes[known]].astype(np.float64) - float(self._log_normaliser(logits))
+        values = logits[codes[known]].astype(np.float64) - log_z
         scores[known] = np.round(np.exp(values), SCORE_DECIMALS)
         return top, scores
 
