@@ -1,13 +1,15 @@
 """RELATED_ITEMS engines: aws-sims, aws-similar-items, aws-semantic-similarity."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from personalize_mock import synthetic
 from personalize_mock.recipes.base import ItemRecords
 from personalize_mock.recipes.engines import get_engine, load_model
-from personalize_mock.recipes.engines.sims import count_cooccurrences, training_histories
+from personalize_mock.recipes.engines.sims import COOCCURRENCE_DISTANCE, count_cooccurrences, training_histories
 from personalize_mock.recipes.engines.sims import Params as SimsParams
 
 from .conftest import make_data
@@ -110,11 +112,11 @@ def test_user_history_percentile_drops_bots():
 
 
 def test_item_count_percentile_drops_head_item():
-    # pairs (a_k, b_k), 5 users each: 100 interactions; "head" joins the users of pairs 0 and 1.
-    # Its 10 interactions all lie above the 90th percentile of the interaction volume.
-    groups = [[f"a{k}", f"b{k}"] + (["head"] if k < 2 else []) for k in range(10) for _ in range(5)]
+    # pairs (a_k, b_k), 5 users each: 100 interactions; "head" joins the users of pairs 0 and 1,
+    # between a_k and b_k. Its 10 interactions all lie above the 90th percentile of the volume.
+    groups = [[f"a{k}"] + (["head"] if k < 2 else []) + [f"b{k}"] for k in range(10) for _ in range(5)]
     data = make_data(co_rows(groups))
-    # cooc(a0, head) = cooc(a0, b0) = 5: the tie goes to the more popular head when it is kept
+    # cooc(a0, head) = cooc(a0, b0) = 5, head right after a0: head comes first when it is kept
     kept = sims(data, popularity_discount_factor=0, max_item_interaction_count_percentile=1)
     assert ids(kept.recommend(item_id="a0", k=1)) == ["head"]
     dropped = sims(data, popularity_discount_factor=0)  # default 0.9 drops it
@@ -139,16 +141,19 @@ def test_cooccurrence_counts_match_brute_force_across_blocks():
     data = make_data(rows)
     everyone = SimsParams(0.5, 1, 0.0, 1.0, 0.0, 1.0)
     indptr, items = training_histories(data, everyone)
-    sets = [set(items[indptr[u]:indptr[u + 1]].tolist()) for u in range(data.n_users)]
-    expected = {}
-    for s in sets:
-        for i in s:
-            for j in s:
+    expected, weights = {}, {}
+    for u in range(data.n_users):
+        row = items[indptr[u]:indptr[u + 1]].tolist()  # distinct items, newest first
+        for p, i in enumerate(row):
+            for q, j in enumerate(row):
                 if i != j:
                     expected[(i, j)] = expected.get((i, j), 0) + 1
+                    weights[(i, j)] = weights.get((i, j), 0.0) + math.exp(-abs(p - q) / COOCCURRENCE_DISTANCE)
     for block in (1, 7, 1 << 20):  # one row per block, several, all at once
-        r, c, n = count_cooccurrences(indptr, items, data.n_items, 1, lambda r, c, n: np.arange(len(r)), block)
-        assert dict(zip(zip(r.tolist(), c.tolist()), n.tolist())) == expected
+        r, c, n, w = count_cooccurrences(indptr, items, data.n_items, 1, lambda r, c, n, w: np.arange(len(r)), block)
+        pairs = list(zip(r.tolist(), c.tolist()))
+        assert dict(zip(pairs, n.tolist())) == expected
+        assert np.allclose(w, [weights[pair] for pair in pairs], rtol=1e-12)
 
 
 def test_sims_deterministic_save_load_and_rank():
