@@ -256,3 +256,14 @@ def test_refit_beside_the_split_fit_gives_the_sequential_results(tiny_up_hp):
     assert all(np.array_equal(served.arrays[key], alone.arrays[key]) for key in alone.arrays)
     parts = ev.split(data, seed=5)
     assert metrics == ev.evaluate(engine.fit(parts.train, tiny_up_hp, 5), parts)
+
+
+@pytest.mark.parametrize("name, hyperparameters", [("aws-user-personalization", {"hidden_dimension": "32"}),
+                                                   ("aws-user-personalization-v2", {"epochs": "2"})])
+def test_ranking_scores_only_the_input_items_as_the_full_scan_would(name, hyperparameters):
+    model = get_engine(name).fit(chain_data(), hyperparameters, 0)
+    items = CHAIN + NOISE[:4]
+    for user in ("u0", "u7", "nobody"):
+        history, codes = model._user_history(user), model._codes(items)
+        full = model._logits_many([history])[0][codes]
+        np.testing.assert_allclose(model._item_logits(history, codes), full, rtol=0, atol=1e-5)

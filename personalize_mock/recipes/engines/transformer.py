@@ -190,6 +190,16 @@ class TransformerModel(HistoryModel):
             out[warm] = logits
         return out
 
+    def _item_logits(self, history: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        # ranking an input list reads only its columns of the item table
+        if not len(history):
+            return self._log_prior[codes]
+        a = self.arrays
+        logits = self._encode([history[-self.params.max_len:]])[0] @ self._items_T[:, codes] + a["bias"][codes]
+        logits[np.isin(codes, history[-SEEN_HISTORY:])] += a["repeat"][0]  # the repeat biases, as _logits_many
+        logits[codes == history[-1]] += a["repeat"][1]
+        return logits.astype(np.float64)
+
     def _encode(self, contexts: list[np.ndarray]) -> np.ndarray:
         """The final block's output at the newest position, for left-padded contexts (_Net.forward)."""
         a, p = self.arrays, self.params

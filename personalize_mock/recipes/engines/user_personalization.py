@@ -180,7 +180,8 @@ def _one_blas_thread():
 class HistoryModel:
     """What the two next-item models (GRU, transformer) share: the catalogue and the items they
     score, users' training histories plus streamed events, and the ranking and update rules built
-    on a subclass's _logits_many(histories) -> [B, V] logits."""
+    on a subclass's _logits_many(histories) -> [B, V] logits (and _item_logits, the logits of a
+    few items, where a subclass can get them without scoring the whole catalogue)."""
 
     def __init__(self, engine_name: str, params, arrays: dict[str, np.ndarray],
                  item_ids: np.ndarray, vocab: np.ndarray, user_ids: np.ndarray,
@@ -235,10 +236,14 @@ class HistoryModel:
         if not known:
             return unknown
         codes = self._codes(known)
-        logits = self._logits_many([self._user_history(user_id)])[0][codes]
+        logits = self._item_logits(self._user_history(user_id), codes)
         probs = self._softmax(logits)
         order = np.lexsort((np.arange(len(codes)), -logits))
         return [(known[j], round(float(probs[j]), SCORE_DECIMALS)) for j in order] + unknown
+
+    def _item_logits(self, history: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Logits (float64) of the vocab items `codes` for a history."""
+        return self._logits_many([history])[0][codes]
 
     def update(self, events: Sequence[Event]) -> None:
         """Append streamed events (time order) to users' histories; items unknown to the model are skipped."""
@@ -293,14 +298,26 @@ class SequenceModel(HistoryModel):
             out[warm] = self._warm_logits([histories[b] for b in warm])
         return out
 
+    def _user_vectors(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        """[B, H] output-space vectors of non-empty histories (an item's logit: vector . item + bias)."""
+        with _one_blas_thread():
+            return self._encode([self._context(h) for h in histories]) @ self._W_out_T + self.arrays["b_out"]
+
     def _warm_logits(self, histories: Sequence[np.ndarray]) -> np.ndarray:
         """Logits [B, V] in float32 of non-empty histories: one pass over the item table."""
         a = self.arrays
+        user = self._user_vectors(histories)
         with _one_blas_thread():
-            user = self._encode([self._context(h) for h in histories]) @ self._W_out_T + a["b_out"]
             logits = user @ a["items"].T
         logits += a["bias"]
         return logits
+
+    def _item_logits(self, history: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        # ranking an input list reads only its rows of the item table
+        if not len(history):
+            return self._log_prior[codes]
+        a = self.arrays
+        return (self._user_vectors([history])[0] @ a["items"][codes].T + a["bias"][codes]).astype(np.float64)
 
     def _encode(self, contexts: list[np.ndarray]) -> np.ndarray:
         """GRU final states for right-aligned token sequences (torch.nn.GRU's equations)."""
