@@ -8,6 +8,7 @@ from personalize_mock.recipes.base import Event
 from personalize_mock.recipes.engines import get_engine
 from personalize_mock.recipes.engines.transformer import (
     TransformerModel,
+    auto_epochs,
     _repeat_gaps,
     _windows,
     parse_hyperparameters,
@@ -253,3 +254,10 @@ def test_sampled_softmax_trains_too(genre_model):
     model = get_engine(UP2).fit(genre_data(), dict(TINY, sampled_softmax="4"), 0)
     assert model.training_info["softmax_candidates"] == 4
     assert set(ids(model.recommend(user_id="u0", k=2))) <= set(A)
+
+
+def test_auto_epochs_stretch_the_budget_for_large_catalogues_only():
+    assert auto_epochs(13.7) == 13.7  # ML-100k: what the budget pays for
+    assert auto_epochs(5.1) == 12  # a large catalogue: stretched to the minimum ...
+    assert auto_epochs(1.0) == 2.5  # ... by at most 2.5 times
+    assert auto_epochs(400.0) == 30  # tiny data: capped

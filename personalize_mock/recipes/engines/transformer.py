@@ -409,6 +409,11 @@ class TransformerEngine:
                                 indptr, hist_items, {}, info)
 
 
+def auto_epochs(affordable: float) -> float:
+    """Epochs of a training with epochs "auto", when the work budget pays for `affordable` of them."""
+    return min(MAX_AUTO_EPOCHS, max(affordable, min(MIN_AUTO_EPOCHS, BUDGET_STRETCH * affordable)))
+
+
 def _train(indptr, hist_items, weights, n_vocab, features, prior, params: Params, seed: int):
     import torch  # only training needs torch; serving a fitted model does not
 
@@ -429,8 +434,7 @@ def _train(indptr, hist_items, weights, n_vocab, features, prior, params: Params
     cost_per_token = out_width * H + params.num_blocks * ((4 + 2 * params.ffn_factor) * H * H + 2 * H * mean_len)
     budget = WORK_BUDGET * math.sqrt(max(1.0, tokens / BUDGET_REFERENCE_TOKENS))
     affordable = budget / max(1.0, tokens * cost_per_token)
-    epochs = params.epochs if params.epochs is not None else \
-        min(MAX_AUTO_EPOCHS, max(affordable, min(MIN_AUTO_EPOCHS, BUDGET_STRETCH * affordable)))
+    epochs = params.epochs if params.epochs is not None else auto_epochs(affordable)
     batch = min(params.batch_size, n_windows)
     total_steps = max(1, int(math.ceil(epochs * n_windows / batch)))
 
