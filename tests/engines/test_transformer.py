@@ -8,9 +8,9 @@ from personalize_mock.recipes.base import Event
 from personalize_mock.recipes.engines import get_engine
 from personalize_mock.recipes.engines.transformer import (
     TransformerModel,
-    auto_epochs,
     _repeat_gaps,
     _windows,
+    auto_epochs,
     parse_hyperparameters,
     recency_weights,
 )
