@@ -28,7 +28,7 @@ Scale: co-occurrence is counted block of rows by block of rows (a block's (i, j)
 sorted and run-length counted, then only each row's best neighbours are kept), so memory stays
 bounded. A user contributes their MAX_PAIR_HISTORY most recent distinct items (one heavy user adds
 at most 200^2 pairs); with the 0.995 history-length percentile the cap rarely binds. Measured on
-one core: bench/grocery.py's 1.7 M interactions (230 k users, 187 k items) fit in 2.1 s; a denser
+one core: bench/grocery.py's 1.7 M interactions (230 k users, 187 k items) fit in 2.5 s; a denser
 synthetic set of the same size (60 k users, 63 M co-occurring pairs) in ~4 s.
 
 Serving: RELATED_ITEMS return no scores (spec §4.2.2). An item's list is its neighbours, best
@@ -57,9 +57,9 @@ NAME = "aws-sims"
 MAX_NEIGHBOURS = 100  # similar items kept per item
 # A user's co-occurrence of i and j weighs exp(-d / COOCCURRENCE_DISTANCE), d = their distance in
 # the user's distinct items (1: one right after the other): items taken up together relate more
-# than the first and last of a long history. ML-100k related items (bench/quality.py): precision@10 0.0368
-# with plain counts, 0.0402 with 20 (10: 0.0400, 50: 0.0387, 100: 0.0393) on tuning splits 0-4;
-# 0.0291 -> 0.0308 on splits 10-19.
+# than the first and last of a long history. ML-100k related items (bench/quality.py),
+# precision@10 on tuning splits 0-4: plain counts 0.0368, 20: 0.0402 (10: 0.0400, 50: 0.0387,
+# 100: 0.0393); on splits 10-19: 0.0291 -> 0.0308.
 COOCCURRENCE_DISTANCE = 20.0
 MAX_PAIR_HISTORY = 200  # most recent distinct items of a user that count towards co-occurrence
 BLOCK_PAIRS = 1 << 21  # (i, j) pairs counted at once: 2 M int64 keys (16 MB arrays stay in the heap)
