@@ -159,7 +159,7 @@ def build_training_data(
 
 def build_item_records(frame: pd.DataFrame, schema: PersonalizeSchema) -> ItemRecords:
     """New or changed Items records (one per ITEM_ID, e.g. DatasetRecords.records_since) as
-    Model.update_items takes them: raw text per textual field as in item_texts, and each
+    Model.update_items takes them: raw text per text field as in item_texts, and each
     categorical value under its item_features column name "FIELD=value"."""
     records = frame.reset_index(drop=True)
     texts = {name: records[name].to_numpy(dtype=object, na_value=None) for name in schema.text_fields}
@@ -274,7 +274,7 @@ def _resolve_streamed(df: pd.DataFrame) -> pd.DataFrame:
 
 def _item_texts(frame: pd.DataFrame, fields: list[str], id_col: str,
                 ids: np.ndarray) -> dict[str, np.ndarray] | None:
-    """Raw text of each textual field per id (None when blank or not in the Items dataset); the
+    """Raw text of each text field (title, textual) per id (None when blank or not in the Items dataset); the
     arrays hold references to the frame's strings, not copies. Fields with no text give none."""
     positions = pd.Index(frame[id_col].to_numpy(dtype=object)).get_indexer(ids)
     found = positions >= 0

@@ -39,7 +39,7 @@ class ItemRecords:
     personalize_mock.data.training.build_item_records with the rules of TrainingData."""
 
     item_ids: np.ndarray  # object[str], one record per item
-    texts: dict[str, np.ndarray]  # textual field -> str or None per record, as TrainingData.item_texts
+    texts: dict[str, np.ndarray]  # text field (itemName, textual) -> str or None per record, as item_texts
     category_records: np.ndarray  # int64 record position of each categorical value
     category_columns: np.ndarray  # object[str] its item_features column name, "FIELD=value"
 
@@ -116,8 +116,9 @@ class TrainingData:
     event_values: np.ndarray | None = None  # float32 per interaction (nan when blank), or None
     item_features: FeatureMatrix | None = None
     user_features: FeatureMatrix | None = None
-    # textual field -> object array of the raw text (str, or None when blank), one per item code;
-    # None when the Items dataset has no textual field (the arrays reference the records' strings)
+    # text field (the itemName title, then the textual fields) -> object array of the raw text (str,
+    # or None when blank), one per item code; None when the Items dataset has no such field (the
+    # arrays reference the records' strings)
     item_texts: dict[str, np.ndarray] | None = None
     item_creation_timestamps: np.ndarray | None = None  # int64 per item code, -1 when unknown
     actions: ActionData | None = None  # Actions + Action interactions (Next-Best-Action only)

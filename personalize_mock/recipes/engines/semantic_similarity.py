@@ -7,7 +7,7 @@ out. Interactions are optional and never change the similarity itself.
 
 The content space (ContentSpace), fitted once per training:
 
-* text: TrainingData.item_texts (the raw text of the textual fields, all fields' words in one
+* text: TrainingData.item_texts (the raw text of the title and textual fields, all fields' words in one
   bag). Words are lower-cased runs of 2+ letters or digits; words in more than
   MAX_DOCUMENT_FREQUENCY of the items with text are dropped (they relate everything); tf is
   1 + log(count), idf log((1 + n) / (1 + df)) + 1, rows unit-normalised. Scoring goes through an
