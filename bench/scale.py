@@ -7,7 +7,9 @@ peak resident memory stays within 4 GiB, and GetRecommendations answers at a med
 through boto3 (protocol layer + runtime backend + model). Reported beside it: the model-only
 latency (SequenceModel.recommend for the same users) and the same calls to a campaign of
 aws-popularity-count (a near-free model: what boto3, moto and the runtime backend cost alone),
-taken in turn with the boto3 calls so that all three see the same machine load.
+taken in turn with the boto3 calls so that all three see the same machine load. Also in turn:
+the same calls with PERSONALIZE_MOCK_REALTIME_SCORING=projected, their latency and how their
+answers compare with the exact ones (identical item lists, relative error of the scores).
 
 Training is broken down by timing its pieces where they run (the bench wraps them for the run):
 build_training_data, the held-out split, the fit on the train users, the evaluation of the test
@@ -158,6 +160,34 @@ def _percentiles(ms: list[float]) -> dict[str, float]:
             "p99_ms": round(float(np.percentile(a, 99)), 3), "mean_ms": round(float(a.mean()), 3)}
 
 
+@contextlib.contextmanager
+def _realtime_scoring(mode: str) -> Iterator[None]:
+    from personalize_mock import settings
+
+    saved = os.environ.get(settings.REALTIME_SCORING_ENV)
+    os.environ[settings.REALTIME_SCORING_ENV] = mode
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ[settings.REALTIME_SCORING_ENV]
+        else:
+            os.environ[settings.REALTIME_SCORING_ENV] = saved
+
+
+def _agreement(exact: list[list[dict]], projected: list[list[dict]]) -> dict[str, Any]:
+    """How projected scoring's answers compare with the exact ones: identical item lists (order
+    included), and the relative error of the scores of items in both answers."""
+    errors = [abs(p / e - 1.0) for a, b in zip(exact, projected)
+              for e, p in ((x["score"], y["score"]) for x, y in zip(a, b) if x["itemId"] == y["itemId"])
+              if e > 0]
+    return {"identical_item_lists": round(sum([x["itemId"] for x in a] == [y["itemId"] for y in b]
+                                              for a, b in zip(exact, projected)) / max(1, len(exact)), 4),
+            "score_relative_error": {"median": round(float(np.median(errors)), 5),
+                                     "p99": round(float(np.percentile(errors, 99)), 5),
+                                     "max": round(float(np.max(errors)), 5)} if errors else None}
+
+
 def run(n_interactions: int | None = None, recipes: tuple[str, ...] = ("aws-user-personalization",
                                                                        "aws-popularity-count")) -> dict:
     import boto3
@@ -241,15 +271,23 @@ def run(n_interactions: int | None = None, recipes: tuple[str, ...] = ("aws-user
                 demo._active(demo.wait(lambda: personalize.describe_campaign(campaignArn=popular)["campaign"]))
                 runtime.get_recommendations(campaignArn=popular, userId=users[0])
             runtime.get_recommendations(campaignArn=campaign, userId=users[0])  # connection set up
-            # Per user, in turn: the call through boto3, the model alone, the popularity campaign's
-            # call, so that the three see the same machine load.
-            latencies, model_ms, floor_ms, returned = [], [], [], 0
+            with _realtime_scoring("projected"):  # builds the projection before the timed calls
+                runtime.get_recommendations(campaignArn=campaign, userId=users[0])
+            # Per user, in turn: the call through boto3, the same call with projected scoring, the
+            # model alone, the popularity campaign's call, so that all see the same machine load.
+            latencies, projected_ms, model_ms, floor_ms, returned = [], [], [], [], 0
+            exact_lists, projected_lists = [], []
             with rec.stage(f"get_recommendations x{len(users)}"):
                 for user in users:
                     t0 = time.perf_counter()
                     items = runtime.get_recommendations(campaignArn=campaign, userId=user)["itemList"]
                     latencies.append((time.perf_counter() - t0) * 1e3)
                     returned += len(items)
+                    exact_lists.append(items)
+                    with _realtime_scoring("projected"):
+                        t0 = time.perf_counter()
+                        projected_lists.append(runtime.get_recommendations(campaignArn=campaign, userId=user)["itemList"])
+                        projected_ms.append((time.perf_counter() - t0) * 1e3)
                     t0 = time.perf_counter()
                     model.recommend(user_id=user, k=25)
                     model_ms.append((time.perf_counter() - t0) * 1e3)
@@ -273,6 +311,8 @@ def run(n_interactions: int | None = None, recipes: tuple[str, ...] = ("aws-user
         "get_recommendations": dict(_percentiles(latencies), requests=len(latencies), num_results=25,
                                     items_returned=returned),
         "model_recommend": _percentiles(model_ms),
+        "get_recommendations_projected": dict(_percentiles(projected_ms),
+                                              **_agreement(exact_lists, projected_lists)),
         "get_recommendations_popularity_campaign": _percentiles(floor_ms) if floor_ms else None,
         "peak_rss_mib": peak,
         "total_seconds": round(total, 3),

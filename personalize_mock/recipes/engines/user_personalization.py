@@ -63,8 +63,11 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from personalize_mock import settings
 from personalize_mock.recipes import hyperparameters as hp
 from personalize_mock.recipes.base import Event, Scored, TrainingData
+from personalize_mock.recipes.engines import projected_table
+from personalize_mock.recipes.engines.projected_table import top_indices
 from personalize_mock.recipes.engines.sims import sorted_unique
 
 USER_PERSONALIZATION = "aws-user-personalization"
@@ -271,6 +274,10 @@ class SequenceModel(HistoryModel):
         n_probe = min(len(self.vocab), PROBE_ITEMS)
         self._probe = np.sort(np.argpartition(-a["bias"], n_probe - 1)[:n_probe]) if n_probe else np.empty(0, np.int64)
         self._cold: tuple[int, list[Scored]] | None = None  # the cold-start list, computed once
+        # Real-time scoring from a projection of a large table (projected_table, where settings
+        # ask for it): None until first needed, False where the table is too small for it.
+        self._projection: projected_table.ProjectedItemTable | bool | None = None
+        self._projection_lock = threading.Lock()
 
     # -- histories --
     @property
@@ -362,27 +369,19 @@ class SequenceModel(HistoryModel):
         return h
 
     def _best(self, logits: np.ndarray, k: int) -> np.ndarray:
-        """Indices of the k largest logits (in no order), exactly: every logit at least the k-th
-        best among the probe items is a candidate, and the candidates are few unless the popular
-        items score low for this user."""
-        n = len(logits)
-        if k >= n:
-            return np.arange(n)
-        if k > len(self._probe) // 2:
-            return np.argpartition(logits, n - k)[n - k:]
-        floor = np.partition(logits[self._probe], len(self._probe) - k)[len(self._probe) - k]
-        pool = np.flatnonzero(logits >= floor)
-        if len(pool) > k:
-            pool = pool[np.argpartition(logits[pool], len(pool) - k)[len(pool) - k:]]
-        return pool
+        """Indices of the k largest logits (in no order), exactly, probing the popular items first."""
+        return top_indices(logits, k, self._probe)
 
     def _scored(self, logits: np.ndarray, pool: np.ndarray, log_z: float) -> list[Scored]:
         """(item id, softmax score) of `pool`, best first; ties: lower catalogue position first."""
         values = logits[pool].astype(np.float64)
         order = np.lexsort((pool, -values))
-        scores = np.exp(values[order] - log_z)
-        ids = self.vocab_ids[pool[order]]
-        return [(item, round(float(score), SCORE_DECIMALS)) for item, score in zip(ids, scores)]
+        return self._listed(pool[order], values[order], log_z)
+
+    def _listed(self, codes: np.ndarray, logits: np.ndarray, log_z: float) -> list[Scored]:
+        """(item id, softmax score) of vocab items already in order."""
+        scores = np.exp(np.asarray(logits, dtype=np.float64) - log_z)
+        return [(item, round(float(score), SCORE_DECIMALS)) for item, score in zip(self.vocab_ids[codes], scores)]
 
     @staticmethod
     def _log_normaliser(logits: np.ndarray) -> np.ndarray:
@@ -417,6 +416,9 @@ class SequenceModel(HistoryModel):
         history = self._user_history(user_id)
         if not len(history) and candidates is None and not exclude:
             return self._cold_top(k)
+        projected = self._projected_answer(history, k, exclude, np.empty(0, np.int64)) if candidates is None else None
+        if projected is not None:
+            return self._listed(projected.rows, projected.logits, projected.log_z)
         logits = self._warm_logits([history])[0] if len(history) else self._log_prior
         return self._top(logits, k, exclude, candidates)
 
@@ -430,18 +432,42 @@ class SequenceModel(HistoryModel):
                             catalogue_items: np.ndarray) -> tuple[list[Scored], np.ndarray]:
         """recommend(user_id, k, exclude), and the scores (softmax over the catalogue; nan where
         the model scores no such item) of the items at positions `catalogue_items` of the
-        catalogue it was trained with (item_ids), from one pass over the item table: what item
-        exploration needs per request (personalize_mock.runtime.exploration)."""
+        catalogue it was trained with (item_ids), sharing one scoring of the catalogue (and its
+        softmax denominator): what item exploration needs per request
+        (personalize_mock.runtime.exploration)."""
         history = self._user_history(user_id)
-        logits = self._warm_logits([history])[0] if len(history) else self._log_prior
-        log_z = float(self._log_normaliser(logits))  # one pass over the logits serves both
-        top = self._top(logits, k, exclude, None, log_z)
         codes = self._catalogue_vocab[catalogue_items]
-        scores = np.full(len(codes), np.nan)
         known = codes >= 0
-        values = logits[codes[known]].astype(np.float64) - log_z
-        scores[known] = np.round(np.exp(values), SCORE_DECIMALS)
+        projected = self._projected_answer(history, k, exclude, codes[known])
+        if projected is not None:
+            top = self._listed(projected.rows, projected.logits, projected.log_z)
+            values, log_z = projected.extra_logits, projected.log_z
+        else:
+            logits = self._warm_logits([history])[0] if len(history) else self._log_prior
+            log_z = float(self._log_normaliser(logits))  # one pass over the logits serves both
+            top = self._top(logits, k, exclude, None, log_z)
+            values = logits[codes[known]].astype(np.float64)
+        scores = np.full(len(codes), np.nan)
+        scores[known] = np.round(np.exp(values - log_z), SCORE_DECIMALS)
         return top, scores
+
+    def _projected_answer(self, history: np.ndarray, k: int, exclude: Iterable[str],
+                          extra: np.ndarray) -> projected_table.Answer | None:
+        """A real-time request's answer from the projected item table, where settings and the
+        table's size call for it and the projection can answer (projected_table); else None."""
+        if not len(history) or k <= 0 or self._projection is False or settings.realtime_scoring() != "projected":
+            return None
+        if self._projection is None:
+            with self._projection_lock:
+                if self._projection is None:  # built once, on the first request that needs it
+                    a = self.arrays
+                    self._projection = (projected_table.ProjectedItemTable(a["items"], a["bias"], self._probe)
+                                        if projected_table.suits(a["items"]) else False)
+        if self._projection is False:
+            return None
+        user = self._user_vectors([history])[0]
+        with _one_blas_thread():
+            return self._projection.answer(user, k, self._codes(exclude), extra)
 
     @functools.cached_property
     def _catalogue_vocab(self) -> np.ndarray:
