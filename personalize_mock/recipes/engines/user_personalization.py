@@ -387,7 +387,9 @@ class SequenceModel(HistoryModel):
     def _log_normaliser(logits: np.ndarray) -> np.ndarray:
         """log of the softmax denominator of each row (float32 exponentials, float64 sums)."""
         top = logits.max(axis=-1, keepdims=True)
-        return top[..., 0].astype(np.float64) + np.log(np.exp(logits - top).sum(axis=-1, dtype=np.float64))
+        weights = logits - top
+        np.exp(weights, out=weights)  # in place: one V-sized temporary, not two
+        return top[..., 0].astype(np.float64) + np.log(weights.sum(axis=-1, dtype=np.float64))
 
     def _top(self, logits: np.ndarray, k: int, exclude: Iterable[str], candidates: Sequence[str] | None,
              log_z: float | None = None) -> list[Scored]:
