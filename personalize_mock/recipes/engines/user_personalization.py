@@ -302,7 +302,7 @@ class SequenceModel(HistoryModel):
         if cold:
             out[cold] = self._log_prior
         if warm:
-            out[warm] = self._warm_logits([histories[b] for b in warm])
+            out[warm] = self._scan(self._user_vectors([histories[b] for b in warm]))
         return out
 
     def _user_vectors(self, histories: Sequence[np.ndarray]) -> np.ndarray:
@@ -310,14 +310,21 @@ class SequenceModel(HistoryModel):
         with _one_blas_thread():
             return self._encode([self._context(h) for h in histories]) @ self._W_out_T + self.arrays["b_out"]
 
-    def _warm_logits(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        """Logits [B, V] in float32 of non-empty histories: one pass over the item table."""
+    def _scan(self, users: np.ndarray) -> np.ndarray:
+        """Logits [B, V] in float32 of user vectors [B, H]: one pass over the item table."""
         a = self.arrays
-        user = self._user_vectors(histories)
         with _one_blas_thread():
-            logits = user @ a["items"].T
+            logits = users @ a["items"].T
         logits += a["bias"]
         return logits
+
+    def _user_vector(self, history: np.ndarray) -> np.ndarray | None:
+        """One history's user vector; None for an empty history (scored by the popularity prior)."""
+        return self._user_vectors([history])[0] if len(history) else None
+
+    def _request_logits(self, user: np.ndarray | None) -> np.ndarray:
+        """All logits of one request: a pass over the item table, or the prior without history."""
+        return self._scan(user[None])[0] if user is not None else self._log_prior
 
     def _item_logits(self, history: np.ndarray, codes: np.ndarray) -> np.ndarray:
         # ranking an input list reads only its rows of the item table
@@ -368,10 +375,6 @@ class SequenceModel(HistoryModel):
             h = np.where((tokens[:, t] >= 0)[:, None], h_new, h) if padded else h_new
         return h
 
-    def _best(self, logits: np.ndarray, k: int) -> np.ndarray:
-        """Indices of the k largest logits (in no order), exactly, probing the popular items first."""
-        return top_indices(logits, k, self._probe)
-
     def _scored(self, logits: np.ndarray, pool: np.ndarray, log_z: float) -> list[Scored]:
         """(item id, softmax score) of `pool`, best first; ties: lower catalogue position first."""
         values = logits[pool].astype(np.float64)
@@ -400,7 +403,7 @@ class SequenceModel(HistoryModel):
             log_z = float(self._log_normaliser(logits))
         excluded = self._codes(exclude)
         if candidates is None and not len(excluded):
-            return self._scored(logits, self._best(logits, k), log_z)
+            return self._scored(logits, top_indices(logits, k, self._probe), log_z)
         allowed = np.ones(len(self.vocab), dtype=bool)
         if candidates is not None:
             allowed[:] = False
@@ -418,11 +421,11 @@ class SequenceModel(HistoryModel):
         history = self._user_history(user_id)
         if not len(history) and candidates is None and not exclude:
             return self._cold_top(k)
-        projected = self._projected_answer(history, k, exclude, np.empty(0, np.int64)) if candidates is None else None
+        user = self._user_vector(history)
+        projected = self._projected_answer(user, k, exclude, np.empty(0, np.int64)) if candidates is None else None
         if projected is not None:
             return self._listed(projected.rows, projected.logits, projected.log_z)
-        logits = self._warm_logits([history])[0] if len(history) else self._log_prior
-        return self._top(logits, k, exclude, candidates)
+        return self._top(self._request_logits(user), k, exclude, candidates)
 
     def _cold_top(self, k: int) -> list[Scored]:
         """The list of every user without history (it depends on k only): computed once."""
@@ -437,15 +440,15 @@ class SequenceModel(HistoryModel):
         catalogue it was trained with (item_ids), sharing one scoring of the catalogue (and its
         softmax denominator): what item exploration needs per request
         (personalize_mock.runtime.exploration)."""
-        history = self._user_history(user_id)
+        user = self._user_vector(self._user_history(user_id))
         codes = self._catalogue_vocab[catalogue_items]
         known = codes >= 0
-        projected = self._projected_answer(history, k, exclude, codes[known])
+        projected = self._projected_answer(user, k, exclude, codes[known])
         if projected is not None:
             top = self._listed(projected.rows, projected.logits, projected.log_z)
             values, log_z = projected.extra_logits, projected.log_z
         else:
-            logits = self._warm_logits([history])[0] if len(history) else self._log_prior
+            logits = self._request_logits(user)
             log_z = float(self._log_normaliser(logits))  # one pass over the logits serves both
             top = self._top(logits, k, exclude, None, log_z)
             values = logits[codes[known]].astype(np.float64)
@@ -453,11 +456,12 @@ class SequenceModel(HistoryModel):
         scores[known] = np.round(np.exp(values - log_z), SCORE_DECIMALS)
         return top, scores
 
-    def _projected_answer(self, history: np.ndarray, k: int, exclude: Iterable[str],
+    def _projected_answer(self, user: np.ndarray | None, k: int, exclude: Iterable[str],
                           extra: np.ndarray) -> projected_table.Answer | None:
-        """A real-time request's answer from the projected item table, where settings and the
-        table's size call for it and the projection can answer (projected_table); else None."""
-        if not len(history) or k <= 0 or self._projection is False or settings.realtime_scoring() != "projected":
+        """A real-time request's answer for a user vector from the projected item table, where
+        settings and the table's size call for it and the projection can answer
+        (projected_table); else None: the caller scans the table with the same vector."""
+        if user is None or k <= 0 or self._projection is False or settings.realtime_scoring() != "projected":
             return None
         if self._projection is None:
             with self._projection_lock:
@@ -467,7 +471,6 @@ class SequenceModel(HistoryModel):
                                         if projected_table.suits(a["items"]) else False)
         if self._projection is False:
             return None
-        user = self._user_vectors([history])[0]
         with _one_blas_thread():
             return self._projection.answer(user, k, self._codes(exclude), extra)
 
@@ -482,8 +485,7 @@ class SequenceModel(HistoryModel):
         codes = self._codes(history)
         if not len(codes) and not exclude:
             return self._cold_top(k)
-        logits = self._warm_logits([codes])[0] if len(codes) else self._log_prior
-        return self._top(logits, k, exclude, None)
+        return self._top(self._request_logits(self._user_vector(codes)), k, exclude, None)
 
     def history_recommend_many(self, histories: Sequence[Sequence[str]], k: int) -> list[list[Scored]]:
         """history_recommend for many histories, encoded and ranked together (offline evaluation)."""
