@@ -4,12 +4,14 @@ mock_personalize: S3 upload, import, training, campaign and 1,000 GetRecommendat
 
 Targets (2-core reference machine): aws-user-personalization trains within 180 s, the process's
 peak resident memory stays within 4 GiB, and GetRecommendations answers at a median under 5 ms
-through boto3 (protocol layer + runtime backend + model). Reported beside it: the model-only
-latency (SequenceModel.recommend for the same users) and the same calls to a campaign of
-aws-popularity-count (a near-free model: what boto3, moto and the runtime backend cost alone),
-taken in turn with the boto3 calls so that all three see the same machine load. Also in turn:
-the same calls with PERSONALIZE_MOCK_REALTIME_SCORING=projected, their latency and how their
-answers compare with the exact ones (identical item lists, relative error of the scores).
+through boto3 (protocol layer + runtime backend + model), with the process's
+PERSONALIZE_MOCK_REALTIME_SCORING (default: projected). Reported beside it, each in runs of its own
+taken in turn with the target's (rounds of BLOCK users, so that all see the same machine load):
+the same calls with exact scoring, and how the target's answers compare with theirs (identical
+item lists, relative error of the scores); the runtime backend's get_recommendations called in
+process without boto3 and moto's transport (the whole answer: campaign, exploration, model, item
+list); the model alone (SequenceModel.recommend for the same users); the same calls to a campaign
+of aws-popularity-count (a near-free model: what boto3, moto and the runtime backend cost alone).
 
 Training is broken down by timing its pieces where they run (the bench wraps them for the run):
 build_training_data, the held-out split, the fit on the train users, the evaluation of the test
@@ -42,6 +44,7 @@ BUCKET = "personalize-scale-data"
 RECIPE = "arn:aws:personalize:::recipe/"
 FULL = {"n_users": 230_558, "n_items": 187_437, "n_interactions": 1_701_476}
 N_REQUESTS = 1_000
+BLOCK = 100  # users per round of timed runs
 SCHEMAS = {
     "INTERACTIONS": [
         {"name": "USER_ID", "type": "string"},
@@ -176,8 +179,8 @@ def _realtime_scoring(mode: str) -> Iterator[None]:
 
 
 def _agreement(exact: list[list[dict]], projected: list[list[dict]]) -> dict[str, Any]:
-    """How projected scoring's answers compare with the exact ones: identical item lists (order
-    included), and the relative error of the scores of items in both answers."""
+    """How the answers of the configured scoring compare with the exact ones: identical item lists
+    (order included), and the relative error of the scores of items in both answers."""
     errors = [abs(p / e - 1.0) for a, b in zip(exact, projected)
               for e, p in ((x["score"], y["score"]) for x, y in zip(a, b) if x["itemId"] == y["itemId"])
               if e > 0]
@@ -192,8 +195,9 @@ def run(n_interactions: int | None = None, recipes: tuple[str, ...] = ("aws-user
                                                                        "aws-popularity-count")) -> dict:
     import boto3
 
-    from personalize_mock import demo, mock_personalize, synthetic
+    from personalize_mock import demo, mock_personalize, settings, synthetic
     from personalize_mock.control.backend import personalize_backends
+    from personalize_mock.runtime.backend import personalizeruntime_backends
 
     shape = dict(FULL)
     if n_interactions is not None and n_interactions != FULL["n_interactions"]:
@@ -201,6 +205,7 @@ def run(n_interactions: int | None = None, recipes: tuple[str, ...] = ("aws-user
         shape = {"n_users": max(10, int(FULL["n_users"] * f)), "n_items": max(20, int(FULL["n_items"] * f)),
                  "n_interactions": int(n_interactions)}
     result: dict[str, Any] = {"benchmark": "scale", "data": shape, "targets": TARGETS}
+    scoring = settings.realtime_scoring()  # the process's setting: what the target is measured with
     load_at_start = [round(x, 2) for x in os.getloadavg()]
     started = time.perf_counter()
     with _Peaks() as sampler:
@@ -271,30 +276,33 @@ def run(n_interactions: int | None = None, recipes: tuple[str, ...] = ("aws-user
                 demo._active(demo.wait(lambda: personalize.describe_campaign(campaignArn=popular)["campaign"]))
                 runtime.get_recommendations(campaignArn=popular, userId=users[0])
             runtime.get_recommendations(campaignArn=campaign, userId=users[0])  # connection set up
-            with _realtime_scoring("projected"):  # builds the projection before the timed calls
-                runtime.get_recommendations(campaignArn=campaign, userId=users[0])
-            # Per user, in turn: the call through boto3, the same call with projected scoring, the
-            # model alone, the popularity campaign's call, so that all see the same machine load.
-            latencies, projected_ms, model_ms, floor_ms, returned = [], [], [], [], 0
-            exact_lists, projected_lists = [], []
+            # In rounds of BLOCK users, each kind of call in a run of its own: the calls through
+            # boto3 as configured (the target), the same calls with exact scoring, the runtime
+            # backend's, the model alone, the popularity campaign's calls. Each call follows one of
+            # its own kind, as in a steady stream of them (a whole-table scan before a call leaves
+            # it a cold cache: +1 ms here), and every kind sees the machine's load over the run.
+            runs: dict[str, list[float]] = {"boto3": [], "exact": [], "backend": [], "model": [], "popular": []}
+            backend = personalizeruntime_backends[account][demo.REGION]
+            answers: dict[str, list] = {"boto3": [], "exact": []}
+
+            def timed(kind: str, call: Callable[[str], Any], block: list[str]) -> None:
+                for user in block:
+                    t0 = time.perf_counter()
+                    out = call(user)
+                    runs[kind].append((time.perf_counter() - t0) * 1e3)
+                    if kind in answers:
+                        answers[kind].append(out["itemList"])
+
             with rec.stage(f"get_recommendations x{len(users)}"):
-                for user in users:
-                    t0 = time.perf_counter()
-                    items = runtime.get_recommendations(campaignArn=campaign, userId=user)["itemList"]
-                    latencies.append((time.perf_counter() - t0) * 1e3)
-                    returned += len(items)
-                    exact_lists.append(items)
-                    with _realtime_scoring("projected"):
-                        t0 = time.perf_counter()
-                        projected_lists.append(runtime.get_recommendations(campaignArn=campaign, userId=user)["itemList"])
-                        projected_ms.append((time.perf_counter() - t0) * 1e3)
-                    t0 = time.perf_counter()
-                    model.recommend(user_id=user, k=25)
-                    model_ms.append((time.perf_counter() - t0) * 1e3)
+                for lo in range(0, len(users), BLOCK):
+                    block = users[lo:lo + BLOCK]
+                    timed("boto3", lambda u: runtime.get_recommendations(campaignArn=campaign, userId=u), block)
+                    with _realtime_scoring("exact"):
+                        timed("exact", lambda u: runtime.get_recommendations(campaignArn=campaign, userId=u), block)
+                    timed("backend", lambda u: backend.get_recommendations(campaign_arn=campaign, user_id=u), block)
+                    timed("model", lambda u: model.recommend(user_id=u, k=25), block)
                     if popular is not None:
-                        t0 = time.perf_counter()
-                        runtime.get_recommendations(campaignArn=popular, userId=user)
-                        floor_ms.append((time.perf_counter() - t0) * 1e3)
+                        timed("popular", lambda u: runtime.get_recommendations(campaignArn=popular, userId=u), block)
         total = time.perf_counter() - started
 
     train_s = {s["stage"]: s["seconds"] for s in rec.stages}
@@ -308,12 +316,14 @@ def run(n_interactions: int | None = None, recipes: tuple[str, ...] = ("aws-user
         "stages": rec.stages,
         "training_pieces": rec.pieces,
         "training_info": info,
-        "get_recommendations": dict(_percentiles(latencies), requests=len(latencies), num_results=25,
-                                    items_returned=returned),
-        "model_recommend": _percentiles(model_ms),
-        "get_recommendations_projected": dict(_percentiles(projected_ms),
-                                              **_agreement(exact_lists, projected_lists)),
-        "get_recommendations_popularity_campaign": _percentiles(floor_ms) if floor_ms else None,
+        "realtime_scoring": scoring,
+        "get_recommendations": dict(_percentiles(runs["boto3"]), requests=len(runs["boto3"]), num_results=25,
+                                    items_returned=sum(len(a) for a in answers["boto3"])),
+        "runtime_backend_get_recommendations": _percentiles(runs["backend"]),
+        "model_recommend": _percentiles(runs["model"]),
+        "get_recommendations_exact": dict(_percentiles(runs["exact"]),
+                                          **_agreement(answers["exact"], answers["boto3"])),
+        "get_recommendations_popularity_campaign": _percentiles(runs["popular"]) if runs["popular"] else None,
         "peak_rss_mib": peak,
         "total_seconds": round(total, 3),
         "ndcg_at_10": {"aws-user-personalization": up, "aws-popularity-count": pop,

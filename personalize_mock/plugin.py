@@ -3,7 +3,7 @@
 - personalize: moto's 4-operation backend is replaced by ours (moto.personalize.personalize_backends).
 - personalize-runtime / personalize-events: new backend keys `personalizeruntime` and
   `personalizeevents`, found by moto.backends.get_backend through sys.modules shims, routed in
-  decorator mode by patterns appended to moto.backend_index.backend_url_patterns (in place: the
+  decorator mode by patterns put first in moto.backend_index.backend_url_patterns (in place: the
   server and the proxy hold references to that list). In server mode all three sign as
   `personalize`, so the personalize routes include the runtime and events paths.
 - every resource's state-manager model (personalize::<kind>) is registered with its default.
@@ -59,8 +59,8 @@ def install() -> None:
         patterns = moto.backend_index.backend_url_patterns
         known = {key for key, _ in patterns}
         for key, pattern in NEW_SERVICES.items():
-            if key not in known:
-                patterns.append((key, re.compile(pattern)))
+            if key not in known:  # first: moto tries every pattern in order on each request
+                patterns.insert(0, (key, re.compile(pattern)))
         register_default_transitions(ALL_KINDS)
 
         # Fail loudly if a moto upgrade moved the hooks.

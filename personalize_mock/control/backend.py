@@ -714,7 +714,15 @@ class PersonalizeBackend(BaseBackend):
         campaign = Campaign(self.arn(f"campaign/{name}"), name, solution_version_arn, version,
                             min_provisioned_tps or 1, config)
         self._add("campaign", campaign, tags, "Campaign")
+        self._deploy(campaign, version)
         return {"campaignArn": campaign.arn}
+
+    def _deploy(self, deployment: Lifecycle, version: SolutionVersion) -> None:
+        """What a model needs before it serves (e.g. a large GRU table's projection) is built while
+        the campaign or its update is in progress: it becomes ACTIVE once that is done."""
+        work = getattr(version.model, "realtime_work", lambda: None)()
+        if work is not None:
+            deployment.run(self.executor, work)
 
     def describe_campaign(self, campaign_arn: str) -> dict:
         campaign = self.get("campaign", campaign_arn)
@@ -749,6 +757,7 @@ class PersonalizeBackend(BaseBackend):
         campaign.latest_update = CampaignUpdate(
             {"solutionVersionArn": version_arn, "minProvisionedTPS": min_provisioned_tps or campaign.min_provisioned_tps,
              "campaignConfig": config}, version)
+        self._deploy(campaign.latest_update, version)
         return {"campaignArn": campaign.arn}
 
     @staticmethod

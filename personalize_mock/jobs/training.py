@@ -211,7 +211,7 @@ def check_cold_items(recipe: Any, hyperparameters: dict[str, str], item_activity
     if recipe.supports_item_exploration or "cold_start_max_interactions" not in hyperparameters:
         return
     cold = exploration.exploration_for(recipe, None, hyperparameters, item_activity, "")
-    n, low = len(cold.pool_items()), training_minimums().cold_items
+    n, low = len(cold.pool_items().positions), training_minimums().cold_items
     if not low <= n <= MAX_COLD_ITEMS:
         raise JobFailure(f"Create failed. {recipe.name} needs between {low} and {MAX_COLD_ITEMS:,} cold items "
                          f"(fewer than {cold.max_interactions} interactions, at most {cold.age_cut_off / exploration.DAY:g} "

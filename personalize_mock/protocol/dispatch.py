@@ -1,6 +1,7 @@
 """moto response classes driven by the models: one call_action for every operation of a service."""
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import uuid
@@ -15,6 +16,7 @@ from .serialization import parse_body, serialize
 from .validation import check_input
 
 log = logging.getLogger("personalize_mock")
+_snake_case = functools.lru_cache(maxsize=4096)(camelcase_to_underscores)  # operation and member names: a few hundred
 
 
 class ModelDrivenResponse(BaseResponse):
@@ -42,12 +44,12 @@ class ModelDrivenResponse(BaseResponse):
                     f"No operation of {self.SERVICE} matches {self.method} {self.path}"
                     + (f" ({self.headers.get('X-Amz-Target')})" if self.headers.get("X-Amz-Target") else "")
                 )
-            method = getattr(self.backend(), camelcase_to_underscores(operation.name), None)
+            method = getattr(self.backend(), _snake_case(operation.name), None)
             if method is None:
                 raise UnknownOperationException(f"personalize-mock does not implement {operation.name} yet.")
             params = parse_body(self.body, operation.input_shape)
             check_input(params, operation.input_shape)
-            result = method(**{camelcase_to_underscores(k): v for k, v in params.items()})
+            result = method(**{_snake_case(k): v for k, v in params.items()})
             body = serialize(result or {}, operation.output_shape)
             return 200, headers, json.dumps(body)
         except PersonalizeError as error:

@@ -31,7 +31,7 @@ import math
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 import numpy as np
 
@@ -42,6 +42,13 @@ from personalize_mock.recipes.base import Scored, TrainingData
 COLD_MAX_INTERACTIONS = 15
 NOISE = 0.1
 DAY = 86_400.0
+
+
+class Pool(NamedTuple):
+    """The items explored now."""
+
+    positions: np.ndarray  # catalogue positions of the cold items
+    bonus: np.ndarray  # each one's 1 / sqrt(1 + interactions): little-seen items first
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,13 +68,15 @@ class ItemActivity:
             self._index.update(zip(self.item_ids.tolist(), range(len(self.item_ids))))
         return np.array([self._index[i] for i in item_ids if i in self._index], dtype=np.int64)
 
-    def pool(self, age_cut_off: float, max_interactions: int, reference: float | None = None) -> np.ndarray:
-        """Catalogue positions of the cold items, aged from `reference` (None: the latest interaction)."""
+    def pool(self, age_cut_off: float, max_interactions: int, reference: float | None = None) -> Pool:
+        """The cold items, aged from `reference` (None: the latest interaction, and the pool is
+        kept: it is asked for on every request)."""
         key = (age_cut_off, max_interactions)
         if reference is None and key in self._pools:
             return self._pools[key]
         age = (self.latest if reference is None else reference) - self.born
-        pool = np.flatnonzero((self.interactions < max_interactions) & (age <= age_cut_off))
+        positions = np.flatnonzero((self.interactions < max_interactions) & (age <= age_cut_off))
+        pool = Pool(positions, 1.0 / np.sqrt(1.0 + self.interactions[positions]))
         if reference is None:
             self._pools[key] = pool
         return pool
@@ -100,8 +109,8 @@ class Exploration:
     activity: ItemActivity
     seed_key: str  # with the user id, seeds the noise
 
-    def pool_items(self) -> np.ndarray:
-        """Catalogue positions of the items explored now."""
+    def pool_items(self) -> Pool:
+        """The items explored now."""
         return self.activity.pool(self.age_cut_off, self.max_interactions,
                                   time.time() if self.from_current_time else None)
 
@@ -110,21 +119,23 @@ class Exploration:
         shares the catalogue of `activity` (both come from one training's data)."""
         excluded = set(exclude)
         n_explore = min(k, math.floor(self.weight * k + 0.5))
-        pool = self.pool_items()
+        pool, bonus = self.pool_items()
         if n_explore <= 0 or not len(pool):
             return model.recommend(user_id=user_id, k=k, exclude=excluded)
-        rng = np.random.default_rng(zlib.crc32(f"{self.seed_key}\n{user_id}".encode()))
-        noise = NOISE * rng.random(len(pool))  # drawn for the whole pool: an item's noise does not depend on exclusions
+        # Generator(PCG64(seed)) is default_rng(seed) without its argument checks (per request).
+        rng = np.random.Generator(np.random.PCG64(zlib.crc32(f"{self.seed_key}\n{user_id}".encode())))
+        priority = rng.random(len(pool))  # drawn for the whole pool: an item's noise does not depend on exclusions
+        priority *= NOISE
+        priority += bonus
         if excluded:
             keep = ~np.isin(pool, self.activity.positions(excluded))
-            pool, noise = pool[keep], noise[keep]
+            pool, priority = pool[keep], priority[keep]
             if not len(pool):
                 return model.recommend(user_id=user_id, k=k, exclude=excluded)
         relevant, scores = model.recommend_and_score(user_id=user_id, k=k, exclude=excluded, catalogue_items=pool)
-        affinity = np.nan_to_num(scores, nan=0.0)
-        best = affinity.max()
-        priority = (affinity / best if best > 0 else affinity) \
-            + 1.0 / np.sqrt(1.0 + self.activity.interactions[pool]) + noise
+        scores = np.nan_to_num(scores, nan=0.0, copy=False)  # no score: affinity 0.0, score 0.0
+        best = scores.max()
+        priority += scores / best if best > 0 else scores
         held = {i for i, _ in relevant[:k - n_explore]}
         # Only the best n_explore + len(held) can be picked: sort those (ties: catalogue order).
         head = np.argpartition(-priority, min(len(pool), n_explore + len(held)) - 1)[:n_explore + len(held)]
@@ -132,7 +143,7 @@ class Exploration:
         for j in head[np.lexsort((pool[head], -priority[head]))]:
             item = self.activity.item_ids[pool[j]]
             if item not in held:
-                explored.append((item, 0.0 if np.isnan(scores[j]) else float(scores[j])))
+                explored.append((item, float(scores[j])))
                 if len(explored) == n_explore:
                     break
         picked = {i for i, _ in explored}

@@ -61,11 +61,23 @@ def test_the_sample_corrects_what_the_projection_misses_of_the_denominator():
         rows = np.sort(np.argsort(-logits)[:25])
         projected = np.append(user @ proj.basis, np.float32(1.0)) @ proj.projected_T
         exact = np.logaddexp.reduce(logits)
-        estimate = proj._log_normaliser(user, projected, logits.max(), rows, logits[rows], NONE, np.empty(0))
-        corrected.append(abs(estimate - exact))
         alone.append(abs(np.logaddexp.reduce(projected.astype(np.float64)) - exact))
+        estimate = proj._log_normaliser(user, projected, logits.max(), float(projected.max()), rows, logits[rows],
+                                        NONE, np.empty(0))  # exponentiates `projected` in place
+        corrected.append(abs(estimate - exact))
     assert np.median(corrected) < 0.03 and max(corrected) < 0.1
     assert min(alone) > 0.3
+
+
+def test_logits_far_from_zero_keep_their_denominator(projected):
+    """exp(projected) is taken as it is only where float32 holds it; beyond, relative to the top."""
+    proj, items, bias, users = projected
+    for shift in (150.0, -150.0):
+        shifted = ProjectedItemTable(items, bias + np.float32(shift), proj.probe, rank=16, sample=1024)
+        for user in users[:5]:
+            answer, plain = shifted.answer(user, 25, NONE, NONE), proj.answer(user, 25, NONE, NONE)
+            assert answer.rows.tolist() == plain.rows.tolist()
+            assert answer.log_z == pytest.approx(plain.log_z + shift, abs=1e-3)
 
 
 def test_excluded_rows_are_skipped_and_still_counted_in_the_denominator(projected):
@@ -142,9 +154,45 @@ def test_user_personalization_serves_the_exact_lists_from_the_projection(project
 def test_the_setting_is_checked(monkeypatch):
     from personalize_mock import settings
 
+    monkeypatch.delenv("PERSONALIZE_MOCK_REALTIME_SCORING", raising=False)
+    assert settings.realtime_scoring() == "projected"
+    monkeypatch.setenv("PERSONALIZE_MOCK_REALTIME_SCORING", "EXACT")
     assert settings.realtime_scoring() == "exact"
     monkeypatch.setenv("PERSONALIZE_MOCK_REALTIME_SCORING", " Projected ")
     assert settings.realtime_scoring() == "projected"
     monkeypatch.setenv("PERSONALIZE_MOCK_REALTIME_SCORING", "fast")
     with pytest.raises(ValueError, match="PERSONALIZE_MOCK_REALTIME_SCORING='fast' is not a valid setting"):
         settings.realtime_scoring()
+
+
+def test_a_campaign_builds_the_projection_before_it_is_active(projected_serving, monkeypatch):
+    import boto3
+
+    from personalize_mock import demo, mock_personalize, synthetic
+    from personalize_mock.control.backend import personalize_backends
+    from test_control import BUCKET, REGION, import_job, make_group, put
+    from test_training_options import RECIPE, train
+
+    with mock_personalize():
+        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
+        personalize = boto3.client("personalize", region_name=REGION)
+        arns = make_group(personalize)
+        data = synthetic.generate(n_users=40, n_items=60, n_interactions=1000, seed=1)
+        import_job(personalize, arns["INTERACTIONS"], put("i.csv", synthetic.to_csv_bytes(data["interactions"])), "i")
+        solution = personalize.create_solution(
+            name="up", datasetGroupArn=arns["group"], recipeArn=RECIPE + "aws-user-personalization",
+            solutionConfig={"algorithmHyperParameters": {"hidden_dimension": "32", "bptt": "8"}},
+        )["solutionArn"]
+        version = train(personalize, solution)["solutionVersionArn"]
+        model = personalize_backends["123456789012"][REGION].get("solution_version", version).model
+
+        def deploy(name):
+            arn = personalize.create_campaign(name=name, solutionVersionArn=version)["campaignArn"]
+            assert demo.wait(lambda: personalize.describe_campaign(campaignArn=arn)["campaign"])["status"] == "ACTIVE"
+
+        monkeypatch.setenv("PERSONALIZE_MOCK_REALTIME_SCORING", "exact")
+        deploy("exact")
+        assert model._projection is None  # nothing to build for exact scoring
+        monkeypatch.setenv("PERSONALIZE_MOCK_REALTIME_SCORING", "projected")
+        deploy("projected")
+        assert isinstance(model._projection, ProjectedItemTable)  # built before any request

@@ -9,19 +9,22 @@ only where they can matter (from a row-major copy of the table that it keeps):
 
 - The top k are exact, the same items in the same order as a full pass. An item's logit differs
   from its projected logit by residual_i . user_residual, at most |residual_i| |user_residual|
-  (Cauchy-Schwarz). The exact logits of the best projected items set a threshold; every item whose
-  projected logit plus that bound reaches it is scored exactly (a few hundred of 179,003 at grocery
-  scale).
+  (Cauchy-Schwarz). The exact logits of the best projected probe items (popular ones) set a first
+  threshold, one pass over the projected logits finds the items that may reach it, the best of
+  those sharpen it, and every item whose projected logit plus its bound reaches it is scored
+  exactly (a few hundred of 179,003 at grocery scale).
 - The softmax denominator is estimated: each item scored exactly adds its exact term, every other
   item exp(its projected logit) times a correction measured on a fixed sample of items scored
   exactly (a ratio estimator). The scores of one answer share the estimate, so their order and
   their ratios are exact; at grocery scale the scores are off by 0.6 % at the median, 3 % at the
   99th percentile (bench/scale.py measures it on every run).
 
-Served where personalize_mock.settings' PERSONALIZE_MOCK_REALTIME_SCORING is "projected".
+Served where personalize_mock.settings' PERSONALIZE_MOCK_REALTIME_SCORING is "projected" (the
+default); a campaign builds the projection while it deploys (SequenceModel.realtime_work).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +36,7 @@ NORMALISER_SAMPLE = 4096  # items scored exactly to correct the projected part o
 SEED_PER_RESULT = 2  # the best k * 2 projected items, scored exactly, set the threshold
 MAX_EXACT_ROWS = 4096  # more rows than this, gathered one by one, cost about a full pass
 ROUNDING_MARGIN = 1e-4  # relative: the threshold is lowered by this to absorb float32 rounding
+EXP_RANGE = 60.0  # |logits| below this are exponentiated as they are (float32 exp overflows at 88)
 BLOCK = 16_384  # rows per block where the table is read whole (building the projection)
 
 
@@ -117,18 +121,20 @@ class ProjectedItemTable:
         user_residual = float(np.linalg.norm(user.astype(np.float64) - self._basis64 @ coords.astype(np.float64)))
         if not np.isfinite(user_residual):
             return None
-        seed = top_indices(projected, min(n, k * SEED_PER_RESULT + len(excluded)), self.probe)
-        if len(excluded):
-            seed = seed[~np.isin(seed, excluded)]
-        if len(seed) < k:
-            return None
-        seed_logits = self.exact(user, seed)
-        threshold = float(np.partition(seed_logits, len(seed) - k)[len(seed) - k])
+        # A first threshold from the probe rows (likely winners) alone, then the one pass over all
+        # rows: those whose projected logit plus the widest bound reaches it.
+        first = self._kth_logit(user, projected, self.probe, k, excluded)
+        if first is None:
+            first = self._kth_logit(user, projected, top_indices(projected, self._seed_size(k, excluded), self.probe),
+                                    k, excluded)
+            if first is None:
+                return None
+        candidates = np.flatnonzero(projected >= first - user_residual * self._max_residual)
+        # A sharper threshold from the best candidates, then each row's own bound. Excluded rows
+        # stay: their exact terms serve the denominator.
+        threshold = max(first, self._kth_logit(user, projected, candidates, k, excluded) or first)
         threshold -= ROUNDING_MARGIN * (1.0 + abs(threshold))
-        # Rows that may reach the threshold: projected logit + bound on what the projection missed.
-        # Excluded ones stay: their exact terms serve the denominator.
-        rows = np.flatnonzero(projected >= threshold - user_residual * self._max_residual)
-        rows = rows[projected[rows] + user_residual * self.residual_norms[rows] >= threshold]
+        rows = candidates[projected[candidates] + user_residual * self.residual_norms[candidates] >= threshold]
         if len(rows) + len(extra) > MAX_EXACT_ROWS:
             return None  # a full pass is as cheap
         logits = self.exact(user, rows)
@@ -137,14 +143,35 @@ class ProjectedItemTable:
             return None  # only non-finite values leave fewer than k
         best = np.flatnonzero(allowed)[np.lexsort((rows[allowed], -logits[allowed]))[:k]]
         extra_logits = self.exact(user, extra) if len(extra) else np.empty(0)
-        log_z = self._log_normaliser(user, projected, float(logits.max()), rows, logits, extra, extra_logits)
+        # every row's logit is at most the best exact one (rows holds it) plus the widest bound
+        ceiling = float(logits.max()) + user_residual * self._max_residual
+        log_z = self._log_normaliser(user, projected, float(logits.max()), ceiling, rows, logits, extra, extra_logits)
         return Answer(rows[best], logits[best], extra_logits, log_z)
 
-    def _log_normaliser(self, user: np.ndarray, projected: np.ndarray, top: float, rows: np.ndarray,
-                        logits: np.ndarray, extra: np.ndarray, extra_logits: np.ndarray) -> float:
+    @staticmethod
+    def _seed_size(k: int, excluded: np.ndarray) -> int:
+        return k * SEED_PER_RESULT + len(excluded)
+
+    def _kth_logit(self, user: np.ndarray, projected: np.ndarray, candidates: np.ndarray, k: int,
+                   excluded: np.ndarray) -> float | None:
+        """The k-th best exact logit among the best projected candidates not excluded (a lower
+        bound of the k-th best of all rows); None where fewer than k are left."""
+        want = self._seed_size(k, excluded)
+        seed = candidates
+        if len(seed) > want:
+            seed = seed[np.argpartition(projected[seed], len(seed) - want)[len(seed) - want:]]
+        if len(excluded):
+            seed = seed[~np.isin(seed, excluded)]
+        if len(seed) < k:
+            return None
+        logits = self.exact(user, seed)
+        return float(np.partition(logits, len(seed) - k)[len(seed) - k])
+
+    def _log_normaliser(self, user: np.ndarray, projected: np.ndarray, top: float, ceiling: float,
+                        rows: np.ndarray, logits: np.ndarray, extra: np.ndarray, extra_logits: np.ndarray) -> float:
         """log sum exp of all logits: exact for the rows scored exactly (`rows`, `extra`, the
-        sample), projected and corrected for the others. `top`, the best exact logit, keeps the
-        exponentials finite: no projected logit exceeds an exact one by more than the bound."""
+        sample), projected and corrected for the others. `top` is the best exact logit, `ceiling`
+        bounds every projected one. Takes `projected` over: its exponentials are computed in place."""
         scored = np.zeros(len(projected), dtype=bool)
         scored[rows] = True
         extra_only = extra[~scored[extra]]
@@ -154,12 +181,18 @@ class ProjectedItemTable:
         sample_only = self.sample[unsampled]
         sample_logits = (self._sample_items @ user + self._sample_bias)[unsampled]
         exact = np.concatenate([logits, extra_logits, sample_logits]).astype(np.float64)
-        weights = projected - np.float32(top)
+        weights = projected
+        if -EXP_RANGE < top and ceiling < EXP_RANGE:  # float32 exp neither overflows nor loses the mass
+            scale = math.exp(-top)
+        else:
+            weights -= np.float32(top)
+            scale = 1.0
         np.exp(weights, out=weights)
-        s_projected = float(weights[sample_only].sum(dtype=np.float64))
+        # float32 pairwise sums (relative error ~1e-7 over 10^5 terms), rescaled to exp(logit - top)
+        s_projected = float(weights[sample_only].sum()) * scale
         # the projected mass of the rows not scored exactly: all minus the scored ones
-        rest = float(weights.sum(dtype=np.float64)) - s_projected - float(
-            weights[rows].sum(dtype=np.float64)) - float(weights[extra_only].sum(dtype=np.float64))
+        rest = (float(weights.sum()) - float(weights[rows].sum()) - float(weights[extra_only].sum())) * scale \
+            - s_projected
         # how far the projection is off, measured on the sample
         s_exact = float(np.exp(sample_logits.astype(np.float64) - top).sum())
         correction = s_exact / s_projected if s_projected > 0 else 1.0
