@@ -24,16 +24,18 @@ PERSONALIZE_MOCK_JOB_WAIT_SECONDS
     answers the in-progress status instead of blocking longer.
 
 PERSONALIZE_MOCK_REALTIME_SCORING
-    How GetRecommendations scores the catalogue of an aws-user-personalization (HRNN) campaign.
+    How GetRecommendations scores the catalogue of an aws-user-personalization (HRNN) campaign
+    or recommender.
 
     ``projected`` (default): where the item table is large (32 MiB and more: about 56,000 items at
     the default hidden_dimension of 149), a request reads a projection of the table and the few
     rows that can matter (personalize_mock.recipes.engines.projected_table): the same items in the
     same order as ``exact``, with the scores' shared softmax denominator estimated. A campaign
-    builds the projection while it is created or updated (0.7 s at 179,000 items). At 179,000
-    items (bench/scale.py) a GetRecommendations through boto3 takes 7.2 ms instead of 9.8 ms, and
-    the scores are 0.6 % off at the median, 3 % at the 99th percentile. Smaller tables are read
-    whole, as under ``exact``.
+    (created or updated) or a recommender builds the projection before it is ACTIVE (0.7 s at
+    179,000 items); a campaign that follows a newer solution version builds it on the first
+    request (syncWithLatestSolutionVersion). At 179,000 items (bench/scale.py) a
+    GetRecommendations through boto3 takes 7.2 ms instead of 9.8 ms, and the scores are 0.6 % off
+    at the median, 3 % at the 99th percentile. Smaller tables are read whole, as under ``exact``.
 
     ``exact``: every request reads the whole item table, as batch inference and the solution
     version's metrics always do: the scores are the exact softmax.

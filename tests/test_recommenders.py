@@ -131,3 +131,16 @@ def test_too_few_events_of_the_use_case_type_fail_the_recommender():
         assert recommender["status"] == "CREATE FAILED"
         assert "Purchase" in recommender["failureReason"]
         assert "modelMetrics" not in recommender
+
+
+def test_a_recommender_builds_the_projection_before_it_is_active(ecommerce, monkeypatch):
+    from personalize_mock.control.backend import personalize_backends
+    from personalize_mock.recipes.engines import projected_table
+
+    monkeypatch.setenv("PERSONALIZE_MOCK_REALTIME_SCORING", "projected")
+    monkeypatch.setattr(projected_table, "MIN_TABLE_BYTES", 0)  # the test's table is small
+    personalize, group, _ = ecommerce
+    arn, recommender = create(personalize, group, "aws-ecomm-recommended-for-you")
+    assert recommender["status"] == "ACTIVE", recommender.get("failureReason")
+    model = personalize_backends["123456789012"][REGION].get("recommender", arn).model
+    assert isinstance(model._projection, projected_table.ProjectedItemTable)  # built before any request

@@ -30,6 +30,7 @@ from ..protocol.errors import (
     TooManyTagsException,
 )
 from ..jobs import batch, imports, training
+from ..recipes.base import realtime_work
 from . import rules
 from .lifecycle import Lifecycle, now
 from .resources import (
@@ -720,7 +721,7 @@ class PersonalizeBackend(BaseBackend):
     def _deploy(self, deployment: Lifecycle, version: SolutionVersion) -> None:
         """What a model needs before it serves (e.g. a large GRU table's projection) is built while
         the campaign or its update is in progress: it becomes ACTIVE once that is done."""
-        work = getattr(version.model, "realtime_work", lambda: None)()
+        work = realtime_work(version.model)
         if work is not None:
             deployment.run(self.executor, work)
 

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from ..control.lifecycle import JobFailure
+from ..recipes.base import realtime_work
 
 # One seed for every training: the same data and settings always give the same model.
 TRAINING_SEED = 42
@@ -239,6 +240,9 @@ def train_recommender(backend: Any, recommender: Any) -> None:
     model, metrics = fit_and_evaluate(recipe, data, hyperparameters)
     recommender.excluded = excluded_items(backend, recommender)
     recommender.item_activity = served_item_activity(recipe, hyperparameters, data)
+    work = realtime_work(model)
+    if work is not None:
+        work()  # ready before the recommender is ACTIVE, as a campaign's deployment builds it
     recommender.model, recommender.metrics = model, metrics
 
 

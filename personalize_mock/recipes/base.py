@@ -6,7 +6,7 @@ TrainingData is built once per training from a dataset group's datasets
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Protocol, Sequence
+from typing import Callable, Iterable, Protocol, Sequence
 
 import numpy as np
 
@@ -212,6 +212,17 @@ class Model(Protocol):
                             catalogue_items: np.ndarray) -> tuple[list[Scored], np.ndarray]:
         """recommend()'s top-k, and the scores (nan where unscored) of the items at positions
         catalogue_items of the training data's item_ids, from one pass over the catalogue."""
+
+    # Models with serving state to build (a large GRU table's projection) also answer this:
+    def realtime_work(self) -> Callable[[], object] | None:
+        """What must be built before the model serves real-time requests; None: nothing."""
+
+
+def realtime_work(model: Model) -> Callable[[], object] | None:
+    """A model's real-time serving work (Model.realtime_work, optional): a campaign or a
+    recommender does it before it becomes ACTIVE."""
+    work = getattr(model, "realtime_work", None)
+    return work() if work is not None else None
 
 
 class Engine(Protocol):

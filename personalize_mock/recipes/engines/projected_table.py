@@ -20,7 +20,8 @@ only where they can matter (from a row-major copy of the table that it keeps):
   99th percentile (bench/scale.py measures it on every run).
 
 Served where personalize_mock.settings' PERSONALIZE_MOCK_REALTIME_SCORING is "projected" (the
-default); a campaign builds the projection while it deploys (SequenceModel.realtime_work).
+default); a campaign or a recommender builds the projection before it is ACTIVE
+(SequenceModel.realtime_work).
 """
 from __future__ import annotations
 
