@@ -133,7 +133,8 @@ class ProjectedItemTable:
         candidates = np.flatnonzero(projected >= first - user_residual * self._max_residual)
         # A sharper threshold from the best candidates, then each row's own bound. Excluded rows
         # stay: their exact terms serve the denominator.
-        threshold = max(first, self._kth_logit(user, projected, candidates, k, excluded) or first)
+        sharper = self._kth_logit(user, projected, candidates, k, excluded)
+        threshold = first if sharper is None else max(first, sharper)
         threshold -= ROUNDING_MARGIN * (1.0 + abs(threshold))
         rows = candidates[projected[candidates] + user_residual * self.residual_norms[candidates] >= threshold]
         if len(rows) + len(extra) > MAX_EXACT_ROWS:
