@@ -340,6 +340,7 @@ class SequenceModel(HistoryModel):
         if len(contexts) == 1:  # a real-time request: no padding, no distinct-token bookkeeping
             tokens = np.asarray(contexts[0], dtype=np.int64)[None]
             gi_all = self._input_gates(tokens[0])[None]
+            padded = False
         else:
             length = max(len(c) for c in contexts)
             tokens = np.full((len(contexts), length), -1, dtype=np.int64)
@@ -348,8 +349,8 @@ class SequenceModel(HistoryModel):
             # Input projections of the distinct tokens only (-1 pads the left).
             distinct, where = np.unique(tokens, return_inverse=True)
             gi_all = self._input_gates(distinct)[where.reshape(tokens.shape)]  # [B, T, 3H]
+            padded = bool((tokens < 0).any())
         b_hn = a["b_hh"][2 * hidden:]
-        padded = bool((tokens < 0).any())
         h = np.zeros((len(contexts), hidden), dtype=np.float32)
         W_hh_T = self._W_hh_T
         for t in range(tokens.shape[1]):  # in place where it can: per-call overhead dominates one user's steps
@@ -481,15 +482,18 @@ class SequenceModel(HistoryModel):
         table = self._projected_table()
         return None if table is None else table.answer(user, k, self._codes(exclude), extra)
 
-    def _projected_table(self) -> projected_table.ProjectedItemTable | None:
+    def _projected_table(self, suited: bool | None = None) -> projected_table.ProjectedItemTable | None:
         """The projection of the item table, built once (by a campaign's deployment, else by the
-        first request that needs it); None where the table is too small for it to pay."""
+        first request that needs it); None where the table is too small for it to pay. `suited`:
+        projected_table.suits of the table where the caller has checked it (a pass over it)."""
         if self._projection is None:
             with self._projection_lock:
                 if self._projection is None:
                     a = self.arrays
+                    if suited is None:
+                        suited = projected_table.suits(a["items"])
                     self._projection = (projected_table.ProjectedItemTable(a["items"], a["bias"], self._probe)
-                                        if projected_table.suits(a["items"]) else False)
+                                        if suited else False)
         return self._projection or None
 
     def _item_rows(self) -> np.ndarray:
@@ -506,7 +510,7 @@ class SequenceModel(HistoryModel):
         if not projected_table.suits(self.arrays["items"]):
             self._projection = False
             return None
-        return self._projected_table
+        return functools.partial(self._projected_table, suited=True)
 
     @functools.cached_property
     def _catalogue_vocab(self) -> np.ndarray:
