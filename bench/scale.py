@@ -5,10 +5,12 @@ mock_personalize: S3 upload, import, training, campaign and 1,000 GetRecommendat
 Targets (2-core reference machine): aws-user-personalization trains within 180 s, the process's
 peak resident memory stays within 4 GiB, and GetRecommendations answers at a median under 5 ms
 through boto3 (protocol layer + runtime backend + model), with the process's
-PERSONALIZE_MOCK_REALTIME_SCORING (default: projected). Reported beside it, each in runs of its own
-taken in turn with the target's (rounds of BLOCK users, so that all see the same machine load):
-the same calls with exact scoring, and how the target's answers compare with theirs (identical
-item lists, relative error of the scores); the runtime backend's get_recommendations called in
+PERSONALIZE_MOCK_REALTIME_SCORING (default: projected) and PERSONALIZE_MOCK_IN_PROCESS_CALLS
+(default: direct). Reported beside it, each in runs of its own taken in turn with the target's
+(rounds of BLOCK users, so that all see the same machine load): the same calls with exact
+scoring, and how the target's answers compare with theirs (identical item lists, relative error
+of the scores); the same calls through moto's stubber (in_process_calls "moto": signed, rebuilt
+as HTTP requests by moto, parsed back); the runtime backend's get_recommendations called in
 process without boto3 and moto's transport (the whole answer: campaign, exploration, model, item
 list); the model alone (SequenceModel.recommend for the same users); the same calls to a campaign
 of aws-popularity-count (a near-free model: what boto3, moto and the runtime backend cost alone).
@@ -164,18 +166,17 @@ def _percentiles(ms: list[float]) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def _realtime_scoring(mode: str) -> Iterator[None]:
-    from personalize_mock import settings
-
-    saved = os.environ.get(settings.REALTIME_SCORING_ENV)
-    os.environ[settings.REALTIME_SCORING_ENV] = mode
+def _setting(env: str, value: str) -> Iterator[None]:
+    """A personalize_mock setting (read at each call) changed for a while."""
+    saved = os.environ.get(env)
+    os.environ[env] = value
     try:
         yield
     finally:
         if saved is None:
-            del os.environ[settings.REALTIME_SCORING_ENV]
+            del os.environ[env]
         else:
-            os.environ[settings.REALTIME_SCORING_ENV] = saved
+            os.environ[env] = saved
 
 
 def _agreement(exact: list[list[dict]], projected: list[list[dict]]) -> dict[str, Any]:
@@ -205,7 +206,8 @@ def run(n_interactions: int | None = None, recipes: tuple[str, ...] = ("aws-user
         shape = {"n_users": max(10, int(FULL["n_users"] * f)), "n_items": max(20, int(FULL["n_items"] * f)),
                  "n_interactions": int(n_interactions)}
     result: dict[str, Any] = {"benchmark": "scale", "data": shape, "targets": TARGETS}
-    scoring = settings.realtime_scoring()  # the process's setting: what the target is measured with
+    scoring = settings.realtime_scoring()  # the process's settings: what the target is measured with
+    lane = settings.in_process_calls()
     load_at_start = [round(x, 2) for x in os.getloadavg()]
     started = time.perf_counter()
     with _Peaks() as sampler:
@@ -277,11 +279,12 @@ def run(n_interactions: int | None = None, recipes: tuple[str, ...] = ("aws-user
                 runtime.get_recommendations(campaignArn=popular, userId=users[0])
             runtime.get_recommendations(campaignArn=campaign, userId=users[0])  # connection set up
             # In rounds of BLOCK users, each kind of call in a run of its own: the calls through
-            # boto3 as configured (the target), the same calls with exact scoring, the runtime
-            # backend's, the model alone, the popularity campaign's calls. Each call follows one of
+            # boto3 as configured (the target), the same calls with exact scoring, through moto's
+            # stubber, the runtime backend's, the model alone, the popularity campaign's calls. Each call follows one of
             # its own kind, as in a steady stream of them (a whole-table scan before a call leaves
             # it a cold cache: +1 ms here), and every kind sees the machine's load over the run.
-            runs: dict[str, list[float]] = {"boto3": [], "exact": [], "backend": [], "model": [], "popular": []}
+            runs: dict[str, list[float]] = {"boto3": [], "exact": [], "moto": [], "backend": [], "model": [],
+                                            "popular": []}
             backend = personalizeruntime_backends[account][demo.REGION]
             answers: dict[str, list] = {"boto3": [], "exact": []}
 
@@ -297,8 +300,10 @@ def run(n_interactions: int | None = None, recipes: tuple[str, ...] = ("aws-user
                 for lo in range(0, len(users), BLOCK):
                     block = users[lo:lo + BLOCK]
                     timed("boto3", lambda u: runtime.get_recommendations(campaignArn=campaign, userId=u), block)
-                    with _realtime_scoring("exact"):
+                    with _setting(settings.REALTIME_SCORING_ENV, "exact"):
                         timed("exact", lambda u: runtime.get_recommendations(campaignArn=campaign, userId=u), block)
+                    with _setting(settings.IN_PROCESS_CALLS_ENV, "moto"):
+                        timed("moto", lambda u: runtime.get_recommendations(campaignArn=campaign, userId=u), block)
                     timed("backend", lambda u: backend.get_recommendations(campaign_arn=campaign, user_id=u), block)
                     timed("model", lambda u: model.recommend(user_id=u, k=25), block)
                     if popular is not None:
@@ -317,12 +322,14 @@ def run(n_interactions: int | None = None, recipes: tuple[str, ...] = ("aws-user
         "training_pieces": rec.pieces,
         "training_info": info,
         "realtime_scoring": scoring,
+        "in_process_calls": lane,
         "get_recommendations": dict(_percentiles(runs["boto3"]), requests=len(runs["boto3"]), num_results=25,
                                     items_returned=sum(len(a) for a in answers["boto3"])),
         "runtime_backend_get_recommendations": _percentiles(runs["backend"]),
         "model_recommend": _percentiles(runs["model"]),
         "get_recommendations_exact": dict(_percentiles(runs["exact"]),
                                           **_agreement(answers["exact"], answers["boto3"])),
+        "get_recommendations_through_moto_stubber": _percentiles(runs["moto"]),
         "get_recommendations_popularity_campaign": _percentiles(runs["popular"]) if runs["popular"] else None,
         "peak_rss_mib": peak,
         "total_seconds": round(total, 3),

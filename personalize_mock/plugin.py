@@ -7,6 +7,8 @@
   server and the proxy hold references to that list). In server mode all three sign as
   `personalize`, so the personalize routes include the runtime and events paths.
 - every resource's state-manager model (personalize::<kind>) is registered with its default.
+- boto3 calls to the three services are answered in process at before-call (protocol.inprocess):
+  its handlers join botocore's BUILTIN_HANDLERS, beside moto's stubber, for every later session.
 Must run before mock_aws() starts and before a server handles its first request."""
 from __future__ import annotations
 
@@ -43,11 +45,13 @@ def install() -> None:
         import moto.backend_index
         import moto.backends
         import moto.personalize
+        from botocore.handlers import BUILTIN_HANDLERS
 
         from .control.backend import personalize_backends
         from .control.lifecycle import register_default_transitions
         from .control.resources import ALL_KINDS
         from .events.backend import personalizeevents_backends
+        from .protocol import inprocess
         from .runtime.backend import personalizeruntime_backends
 
         moto.personalize.personalize_backends = personalize_backends
@@ -62,6 +66,7 @@ def install() -> None:
             if key not in known:  # first: moto tries every pattern in order on each request
                 patterns.insert(0, (key, re.compile(pattern)))
         register_default_transitions(ALL_KINDS)
+        BUILTIN_HANDLERS.extend(h for h in inprocess.handlers() if h not in BUILTIN_HANDLERS)
 
         # Fail loudly if a moto upgrade moved the hooks.
         assert moto.backends.get_backend("personalize") is personalize_backends

@@ -40,16 +40,16 @@ def unset_transitions():
 def captured_responses(monkeypatch):
     """Every (service, operation, status, body) the protocol layer answered during the test."""
     seen: list[tuple[str, str, int, dict]] = []
-    original = dispatch.ModelDrivenResponse.call_action
+    original = dispatch.respond
 
-    def call_action(self):
-        status, headers, body = original(self)
-        operation = find_operation(self.SERVICE, self.method, self.path, self.headers.get("X-Amz-Target"))
+    def respond(call):
+        status, headers, body = original(call)
+        operation = find_operation(call.service, call.method, call.path, call.target)
         if operation is not None:
-            seen.append((self.SERVICE, operation.name, status, json.loads(body) if body else {}))
+            seen.append((call.service, operation.name, status, json.loads(body) if body else {}))
         return status, headers, body
 
-    monkeypatch.setattr(dispatch.ModelDrivenResponse, "call_action", call_action)
+    monkeypatch.setattr(dispatch, "respond", respond)
     return seen
 
 

@@ -56,19 +56,27 @@ def _decode(value, shape: Shape):
     return value
 
 
+_AS_IS = ("string", "boolean")  # most values: written as they are
+
+
 def serialize(value, shape: Shape | None):
     """Project a result onto the output shape: members not in the shape and None values are
     dropped; timestamps become epoch seconds (json and rest-json both use them)."""
     if shape is None or value is None:
         return {} if shape is None else None
     kind = shape.type_name
+    if kind in _AS_IS:
+        return value
     if kind == "structure":
+        members = shape.members
+        # a dict: its own keys (results leave most optional members out); an object: its attributes
+        named = ((name, value[name]) for name in value if name in members) if isinstance(value, dict) \
+            else ((name, getattr(value, name, None)) for name in members)
         out = {}
-        for name, member in shape.members.items():
-            item = value.get(name) if isinstance(value, dict) else getattr(value, name, None)
-            encoded = serialize(item, member)
-            if encoded is not None:
-                out[name] = encoded
+        for name, item in named:
+            if item is not None:
+                member = members[name]
+                out[name] = item if member.type_name in _AS_IS else serialize(item, member)
         return out
     if kind == "list":
         return [serialize(v, shape.member) for v in value]

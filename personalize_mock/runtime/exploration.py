@@ -133,12 +133,13 @@ class Exploration:
             if not len(pool):
                 return model.recommend(user_id=user_id, k=k, exclude=excluded)
         relevant, scores = model.recommend_and_score(user_id=user_id, k=k, exclude=excluded, catalogue_items=pool)
-        scores = np.nan_to_num(scores, nan=0.0, copy=False)  # no score: affinity 0.0, score 0.0
+        scores[np.isnan(scores)] = 0.0  # no score: affinity 0.0, score 0.0
         best = scores.max()
         priority += scores / best if best > 0 else scores
         held = {i for i, _ in relevant[:k - n_explore]}
         # Only the best n_explore + len(held) can be picked: sort those (ties: catalogue order).
-        head = np.argpartition(-priority, min(len(pool), n_explore + len(held)) - 1)[:n_explore + len(held)]
+        heads = min(len(pool), n_explore + len(held))
+        head = np.argpartition(priority, len(pool) - heads)[len(pool) - heads:]
         explored: list[Scored] = []
         for j in head[np.lexsort((pool[head], -priority[head]))]:
             item = self.activity.item_ids[pool[j]]

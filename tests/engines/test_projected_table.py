@@ -62,15 +62,15 @@ def test_the_sample_corrects_what_the_projection_misses_of_the_denominator():
         projected = np.append(user @ proj.basis, np.float32(1.0)) @ proj.projected_T
         exact = np.logaddexp.reduce(logits)
         alone.append(abs(np.logaddexp.reduce(projected.astype(np.float64)) - exact))
-        estimate = proj._log_normaliser(user, projected, logits.max(), float(projected.max()), rows, logits[rows],
-                                        NONE, np.empty(0))  # exponentiates `projected` in place
+        estimate = proj._log_normaliser(user, projected, logits.max(), rows, logits[rows], NONE,
+                                        np.empty(0))  # exponentiates `projected` in place
         corrected.append(abs(estimate - exact))
     assert np.median(corrected) < 0.03 and max(corrected) < 0.1
     assert min(alone) > 0.3
 
 
 def test_logits_far_from_zero_keep_their_denominator(projected):
-    """exp(projected) is taken as it is only where float32 holds it; beyond, relative to the top."""
+    """The exponentials are taken relative to the top logit, wherever the logits lie."""
     proj, items, bias, users = projected
     for shift in (150.0, -150.0):
         shifted = ProjectedItemTable(items, bias + np.float32(shift), proj.probe, rank=16, sample=1024)
@@ -78,6 +78,14 @@ def test_logits_far_from_zero_keep_their_denominator(projected):
             answer, plain = shifted.answer(user, 25, NONE, NONE), proj.answer(user, 25, NONE, NONE)
             assert answer.rows.tolist() == plain.rows.tolist()
             assert answer.log_z == pytest.approx(plain.log_z + shift, abs=1e-3)
+
+
+def test_the_rough_exponential_is_within_three_per_cent_and_never_garbage():
+    values = np.linspace(-86.0, 86.0, 200_001).astype(np.float32)
+    ratio = projected_table._rough_exp(values.copy() + np.float32(5.0), 5.0) / np.exp(values.astype(np.float64))
+    assert np.all(np.abs(ratio - 1.0) < 0.03)
+    far = projected_table._rough_exp(np.array([-1e30, -500.0, 500.0, 1e30], dtype=np.float32), 0.0)
+    assert np.all(np.isfinite(far)) and far[0] == far[1] < 1e-37 and far[2] == far[3] > 1e37  # clipped
 
 
 def test_excluded_rows_are_skipped_and_still_counted_in_the_denominator(projected):

@@ -148,7 +148,7 @@ def parse_hyperparameters(hyperparameters: dict[str, str] | None) -> Params:
 # ---- the trained model: numpy only ------------------------------------------------------------
 
 _BLAS_LOCK = threading.Lock()
-_BLAS = {"controller": None, "users": 0, "limiter": None}
+_BLAS = {"libraries": None, "users": 0, "restore": []}
 
 
 @contextlib.contextmanager
@@ -157,27 +157,30 @@ def _one_blas_thread():
     multi-threaded BLAS call waits for its descheduled worker (measured on 2 busy cores: a
     256-history GRU batch took 2.1 s on two threads and 0.25 s on one; one user's scan of 179k
     items 15-28 ms against 8.6 ms). The limit is process-wide, so it is reference-counted: the
-    first scorer sets it, the last one restores BLAS's own setting. threadpoolctl is optional:
+    first scorer sets it, the last one restores each library's own setting (threadpoolctl's
+    library controllers, found once: a few microseconds a request). threadpoolctl is optional:
     without it BLAS keeps its setting."""
     with _BLAS_LOCK:
         if _BLAS["users"] == 0:
-            if _BLAS["controller"] is None:
+            if _BLAS["libraries"] is None:
                 try:
                     from threadpoolctl import ThreadpoolController
                 except ImportError:
-                    _BLAS["controller"] = False
+                    _BLAS["libraries"] = []
                 else:
-                    _BLAS["controller"] = ThreadpoolController().select(user_api="blas")
-            _BLAS["limiter"] = _BLAS["controller"].limit(limits=1) if _BLAS["controller"] else None
+                    _BLAS["libraries"] = ThreadpoolController().select(user_api="blas").lib_controllers
+            _BLAS["restore"] = [(library, library.get_num_threads()) for library in _BLAS["libraries"]]
+            for library, _ in _BLAS["restore"]:
+                library.set_num_threads(1)
         _BLAS["users"] += 1
     try:
         yield
     finally:
         with _BLAS_LOCK:
             _BLAS["users"] -= 1
-            if _BLAS["users"] == 0 and _BLAS["limiter"] is not None:
-                _BLAS["limiter"].restore_original_limits()
-                _BLAS["limiter"] = None
+            if _BLAS["users"] == 0:
+                for library, threads in _BLAS["restore"]:
+                    library.set_num_threads(threads)
 
 
 class HistoryModel:
