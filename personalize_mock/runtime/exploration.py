@@ -76,6 +76,7 @@ class ItemActivity:
             return self._pools[key]
         age = (self.latest if reference is None else reference) - self.born
         positions = np.flatnonzero((self.interactions < max_interactions) & (age <= age_cut_off))
+        positions.flags.writeable = False  # shared by every request: models may keep what they derive from it
         pool = Pool(positions, 1.0 / np.sqrt(1.0 + self.interactions[positions]))
         if reference is None:
             self._pools[key] = pool

@@ -81,6 +81,19 @@ def test_scores_are_a_softmax_over_the_catalogue(genre_model):
     assert ids(only) == ["a3", "b1"]
 
 
+def test_catalogue_scores_follow_the_positions_asked_for(genre_model):
+    """recommend_and_score's scores, position by position, whichever read-only arrays it is given
+    in turn (it keeps what it derives from the last one)."""
+    everything = dict(genre_model.recommend(user_id="u0", k=100))
+    catalogue = list(genre_model.item_ids)
+    for positions in (np.arange(len(catalogue)), np.arange(len(catalogue))[::-1].copy(), np.array([0, 2])):
+        for _ in range(2):
+            positions.flags.writeable = False
+            _, scores = genre_model.recommend_and_score(user_id="u0", k=3, catalogue_items=positions)
+            want = [everything.get(catalogue[p], np.nan) for p in positions]
+            np.testing.assert_allclose(scores, want, rtol=1e-6, equal_nan=True)
+
+
 def test_unknown_user_gets_popularity_recent_weighted_when_recency_mask():
     rows = [(f"old{u}", "X", 86_400 * (u % 10)) for u in range(30)]
     rows += [(f"new{u}", "Y", 86_400 * (95 + u % 5)) for u in range(20)]
