@@ -126,6 +126,22 @@ def test_direct_lane_answers_as_moto_does(monkeypatch):
     assert gone[1] == "ResourceNotFoundException" and gone[2]["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
+def test_before_call_hooks_still_see_the_calls():
+    """The lane answers last of the before-call handlers: a user's hook (here one that adds a
+    header moto reads) runs before it."""
+    with mock_personalize():
+        personalize = boto3.client("personalize", region_name=REGION)
+        seen = []
+
+        def hook(params, **_):
+            seen.append(params["url"])
+            params["headers"]["X-Moto-Account-Id"] = "777788889999"
+
+        personalize.meta.events.register("before-call", hook)  # the least specific event: called last
+        arn = personalize.create_dataset_group(name="hooked")["datasetGroupArn"]
+    assert seen == ["https://personalize.us-east-1.amazonaws.com/"] and arn.split(":")[4] == "777788889999"
+
+
 def test_direct_lane_serves_the_account_of_the_credentials(monkeypatch):
     """Assumed-role credentials of another account reach that account's backend, as through moto."""
     for lane in ("direct", "moto"):

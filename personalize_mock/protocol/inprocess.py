@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from botocore.awsrequest import AWSResponse
 from botocore.endpoint import convert_to_response_dict
+from botocore.handlers import REGISTER_LAST
 from botocore.parsers import create_parser
 from moto.core import models as moto_models
 from moto.core.config import passthrough_service, passthrough_url, service_whitelisted
@@ -42,14 +43,16 @@ _ACCESS_KEY = re.compile(r"[A-Z0-9]{20}")  # what moto reads as an access key in
 _NO_ACCESS_KEY = "AKIAEXAMPLE"  # moto's stand-in where a request carries none
 
 
-def handlers() -> list[tuple[str, Any]]:
-    """(event, handler) pairs for botocore's BUILTIN_HANDLERS: every session made later has them."""
-    return [(f"before-call.{service}", answer_call) for service in MOTO_KEYS]
+def handlers() -> list[tuple]:
+    """Entries for botocore's BUILTIN_HANDLERS (every session made later has them): the last
+    handler of the least specific before-call event, so that every before-call handler botocore
+    or the user registers, for any service or operation, still sees the call first."""
+    return [("before-call", answer_call, REGISTER_LAST)]
 
 
 def answer_call(model, params: dict, request_signer, context: dict, **_: Any):
-    """botocore's before-call handler: (http response, parsed response) of a call to one of the
-    three services, or None to let the call go the usual way."""
+    """botocore's before-call handler (every service's calls): (http response, parsed response)
+    of a call to one of the three services, or None to let the call go the usual way."""
     service = model.service_model.service_name
     if service not in MOTO_KEYS or settings.in_process_calls() != "direct":
         return None

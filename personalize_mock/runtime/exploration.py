@@ -123,8 +123,9 @@ class Exploration:
         pool, bonus = self.pool_items()
         if n_explore <= 0 or not len(pool):
             return model.recommend(user_id=user_id, k=k, exclude=excluded)
-        # Generator(PCG64(seed)) is default_rng(seed) without its argument checks (per request).
-        rng = np.random.Generator(np.random.PCG64(zlib.crc32(f"{self.seed_key}\n{user_id}".encode())))
+        # default_rng(seed)'s stream, without its argument checks and coercions (per request)
+        seed = np.random.SeedSequence(zlib.crc32(f"{self.seed_key}\n{user_id}".encode()))
+        rng = np.random.Generator(np.random.PCG64(seed))
         priority = rng.random(len(pool))  # drawn for the whole pool: an item's noise does not depend on exclusions
         priority *= NOISE
         priority += bonus
