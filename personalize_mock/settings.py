@@ -34,7 +34,7 @@ PERSONALIZE_MOCK_REALTIME_SCORING
     (created or updated) or a recommender builds the projection before it is ACTIVE (0.7 s at
     179,000 items); a campaign that follows a newer solution version builds it on the first
     request (syncWithLatestSolutionVersion). At 179,000 items (bench/scale.py) a
-    GetRecommendations through boto3 takes 4.5-5.4 ms instead of 6.5-8.2 ms, and the scores are
+    GetRecommendations through boto3 takes 4.5-5.7 ms instead of 6.5-8.6 ms, and the scores are
     0.6 % off at the median, 3 % at the 99th percentile. Smaller tables are read whole, as under ``exact``.
 
     ``exact``: every request reads the whole item table, as batch inference and the solution
