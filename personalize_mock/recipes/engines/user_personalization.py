@@ -484,9 +484,10 @@ class SequenceModel(HistoryModel):
             return cached[1], cached[2]
         codes = self._catalogue_vocab[catalogue_items]
         known = np.flatnonzero(codes >= 0)
+        codes = codes[known]
         if not catalogue_items.flags.writeable:
-            self._positions = (catalogue_items, known, codes[known])
-        return known, codes[known]
+            self._positions = (catalogue_items, known, codes)
+        return known, codes
 
     def _projected_answer(self, user: np.ndarray | None, k: int, exclude: Iterable[str],
                           extra: np.ndarray) -> projected_table.Answer | None:
