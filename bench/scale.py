@@ -280,13 +280,17 @@ def run(n_interactions: int | None = None, recipes: tuple[str, ...] = ("aws-user
             runtime.get_recommendations(campaignArn=campaign, userId=users[0])  # connection set up
             # In rounds of BLOCK users, each kind of call in a run of its own: the calls through
             # boto3 as configured (the target), the same calls with exact scoring, through moto's
-            # stubber, the runtime backend's, the model alone, the popularity campaign's calls. Each call follows one of
-            # its own kind, as in a steady stream of them (a whole-table scan before a call leaves
-            # it a cold cache: +1 ms here), and every kind sees the machine's load over the run.
+            # stubber, the runtime backend's, the model alone, the popularity campaign's calls.
+            # Each call follows one of its own kind, as in a steady stream of them (a whole-table
+            # scan before a call leaves it a cold cache: +1 ms here), and every kind sees the
+            # machine's load over the run.
             runs: dict[str, list[float]] = {"boto3": [], "exact": [], "moto": [], "backend": [], "model": [],
                                             "popular": []}
             backend = personalizeruntime_backends[account][demo.REGION]
             answers: dict[str, list] = {"boto3": [], "exact": []}
+
+            def via_boto3(user: str) -> dict:
+                return runtime.get_recommendations(campaignArn=campaign, userId=user)
 
             def timed(kind: str, call: Callable[[str], Any], block: list[str]) -> None:
                 for user in block:
@@ -299,11 +303,11 @@ def run(n_interactions: int | None = None, recipes: tuple[str, ...] = ("aws-user
             with rec.stage(f"get_recommendations x{len(users)}"):
                 for lo in range(0, len(users), BLOCK):
                     block = users[lo:lo + BLOCK]
-                    timed("boto3", lambda u: runtime.get_recommendations(campaignArn=campaign, userId=u), block)
+                    timed("boto3", via_boto3, block)
                     with _setting(settings.REALTIME_SCORING_ENV, "exact"):
-                        timed("exact", lambda u: runtime.get_recommendations(campaignArn=campaign, userId=u), block)
+                        timed("exact", via_boto3, block)
                     with _setting(settings.IN_PROCESS_CALLS_ENV, "moto"):
-                        timed("moto", lambda u: runtime.get_recommendations(campaignArn=campaign, userId=u), block)
+                        timed("moto", via_boto3, block)
                     timed("backend", lambda u: backend.get_recommendations(campaign_arn=campaign, user_id=u), block)
                     timed("model", lambda u: model.recommend(user_id=u, k=25), block)
                     if popular is not None:

@@ -201,7 +201,7 @@ EXP_LIMIT = 87.0  # terms e^-87 below the top are nothing beside it; float32 hol
 
 
 def _rough_exp(values: np.ndarray, top: float) -> np.ndarray:
-    """exp(values - top) within 3 %, as float32, computed over `values` (float32) in place: four
+    """exp(values - top) within 3 %, as float32; overwrites `values` (float32) on the way: four
     passes of plain arithmetic, three times faster than np.exp over the 179,003 projected logits of
     the grocery table. The projected part of the denominator only enters through the ratio
     estimator, whose sample's projected terms are just as rough: the error cancels (the estimate's

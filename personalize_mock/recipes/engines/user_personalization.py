@@ -335,7 +335,7 @@ class SequenceModel(HistoryModel):
         if not len(history):
             return self._log_prior[codes]
         a = self.arrays
-        return (self._user_vectors([history])[0] @ self._item_rows()[codes].T + a["bias"][codes]).astype(np.float64)
+        return (self._user_vector(history) @ self._item_rows()[codes].T + a["bias"][codes]).astype(np.float64)
 
     def _encode(self, contexts: list[np.ndarray]) -> np.ndarray:
         """GRU final states for right-aligned token sequences (torch.nn.GRU's equations)."""
@@ -433,7 +433,7 @@ class SequenceModel(HistoryModel):
         return self._scored(logits, pool, log_z)
 
     # -- the Model protocol --
-    @_one_blas_thread()  # held across a request's BLAS calls: setting the limit costs ~12 µs each time
+    @_one_blas_thread()  # held across a request's BLAS calls: the limit is set once per request
     def recommend(self, *, user_id: str | None = None, item_id: str | None = None, k: int = 25,
                   exclude: Iterable[str] = (), candidates: Sequence[str] | None = None) -> list[Scored]:
         """Top-k for the user; item_id is ignored, as the HRNN family ignores it."""
